@@ -1,0 +1,157 @@
+"""Runtime set-up for every notebook: seeds, quiet logs, TFF's execution context, versions.
+
+Taught in `notebooks/00_can_clients_share_data.ipynb` (its setup cell explains each step).
+Nothing here runs on import; a notebook calls :func:`setup` once, in its first code cell.
+
+TFF runs federated computations in a separate C++ process, ``worker_binary``, that it starts
+itself and stops only from a finalizer that often never runs, so the process outlives the
+kernel or script that started it. :func:`setup` makes every worker started afterwards die with
+its parent: the kernel's operating system sends the worker SIGKILL when the parent process
+ends, however it ends (normal exit, exception, interrupt followed by shutdown, or SIGKILL).
+"""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import logging
+import os
+import platform
+import random
+import signal
+import subprocess
+import sys
+import types
+import weakref
+
+CONTEXTS = ("default", "test")
+
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+_workers: "weakref.WeakSet[subprocess.Popen]" = weakref.WeakSet()
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Runs in the child between fork and exec: ask the kernel for SIGKILL when the parent dies."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        os._exit(127)
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(0)
+
+
+class _WorkerPopen(subprocess.Popen):
+    """`subprocess.Popen` for TFF's worker: it dies with this process and is stopped at exit."""
+
+    def __init__(self, args, **kwargs):
+        parent_pid = os.getpid()
+        kwargs.setdefault("preexec_fn", lambda: _die_with_parent(parent_pid))
+        super().__init__(args, **kwargs)
+        _workers.add(self)
+
+
+def stop_workers(timeout: float = 5.0) -> int:
+    """Stops every TFF worker process started by this process; returns how many were running."""
+    running = [p for p in list(_workers) if p.poll() is None]
+    for proc in running:
+        proc.send_signal(signal.SIGINT)
+    for proc in running:
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return len(running)
+
+
+def _guard_tff_workers() -> None:
+    """Makes TFF start its worker through `_WorkerPopen`. Idempotent."""
+    from tensorflow_federated.python.core.impl.executor_stacks import executor_factory
+
+    if getattr(executor_factory.subprocess, "Popen", None) is _WorkerPopen:
+        return
+    guarded = types.SimpleNamespace(**vars(subprocess))
+    guarded.Popen = _WorkerPopen
+    executor_factory.subprocess = guarded
+    atexit.register(stop_workers)
+
+
+class _DropNeverUsed(logging.Filter):
+    """Drops TensorFlow's 'Object was never used' reports, logged when secure sums are traced."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Object was never used" not in record.getMessage()
+
+
+def _quiet_logs() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # read when TensorFlow's C++ code loads
+    import absl.logging
+
+    absl.logging.set_verbosity(absl.logging.ERROR)
+    tf_logger = logging.getLogger("tensorflow")
+    tf_logger.setLevel(logging.ERROR)
+    if not any(isinstance(f, _DropNeverUsed) for f in tf_logger.filters):
+        tf_logger.addFilter(_DropNeverUsed())
+
+
+def check_platform() -> None:
+    """Raises `RuntimeError` with one sentence if this machine cannot run TFF 0.87.0."""
+    if sys.platform != "linux" or platform.machine() != "x86_64":
+        raise RuntimeError(
+            f"TensorFlow Federated 0.87.0 needs Linux on x86-64; this is {sys.platform} on "
+            f"{platform.machine()}."
+        )
+    if sys.version_info[:2] != (3, 11):
+        raise RuntimeError(
+            f"This course needs Python 3.11; this is Python {platform.python_version()}."
+        )
+
+
+def setup(seed: int = 0, context: str = "default", verbose: bool = True) -> dict[str, str]:
+    """Prepares a notebook or script to run TFF reproducibly and quietly.
+
+    Seeds Python, numpy and TensorFlow; turns on deterministic TensorFlow ops; silences
+    TensorFlow and absl log noise; makes TFF's worker process die with this process; and
+    installs TFF's execution context.
+
+    Args:
+        seed: Seed for Python's `random`, numpy and TensorFlow (0 to 2**32 - 1).
+        context: "default" for TFF's normal local C++ context, or "test" for the test
+            context, which the secure sums need (it compiles a secure sum to a plain sum).
+        verbose: Print the versions that matter.
+
+    Returns:
+        The versions of Python, TensorFlow, TFF and numpy, by name.
+    """
+    if context not in CONTEXTS:
+        raise ValueError(f"context must be one of {CONTEXTS}, got {context!r}")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be an integer from 0 to 2**32 - 1, got {seed!r}")
+    check_platform()
+    _quiet_logs()
+
+    import numpy as np
+    import tensorflow as tf
+    import tensorflow_federated as tff
+
+    random.seed(seed)
+    np.random.seed(seed)
+    tf.keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+    _guard_tff_workers()
+    stop_workers()  # a second setup() in the same kernel replaces the context and its worker
+    if context == "test":
+        tff.backends.test.set_sync_test_cpp_execution_context()
+    else:
+        tff.backends.native.set_sync_local_cpp_execution_context()
+
+    versions = {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "tensorflow_federated": tff.__version__,
+        "numpy": np.__version__,
+    }
+    if verbose:
+        print(", ".join(f"{name} {version}" for name, version in versions.items()))
+        print(f"seed {seed}, TFF context: {context}")
+    return versions
