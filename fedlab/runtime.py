@@ -6,8 +6,10 @@ Nothing here runs on import; a notebook calls :func:`setup` once, in its first c
 TFF runs federated computations in a separate C++ process, ``worker_binary``, that it starts
 itself and stops only from a finalizer that often never runs, so the process outlives the
 kernel or script that started it. :func:`setup` makes every worker started afterwards die with
-its parent: the kernel's operating system sends the worker SIGKILL when the parent process
-ends, however it ends (normal exit, exception, interrupt followed by shutdown, or SIGKILL).
+its parent: Linux sends the worker SIGKILL when the thread that started it ends (TFF starts it
+from the event-loop thread of its execution context, which lives as long as the context or the
+process), however the process ends: normal exit, exception, shutdown after an interrupt, or
+SIGKILL. At a normal exit the workers are also stopped politely first (`stop_workers`).
 """
 
 from __future__ import annotations
@@ -47,6 +49,11 @@ class _WorkerPopen(subprocess.Popen):
         kwargs.setdefault("preexec_fn", lambda: _die_with_parent(parent_pid))
         super().__init__(args, **kwargs)
         _workers.add(self)
+
+
+def worker_pids() -> list[int]:
+    """Process ids of the TFF worker processes that this process started and that still run."""
+    return sorted(p.pid for p in list(_workers) if p.poll() is None)
 
 
 def stop_workers(timeout: float = 5.0) -> int:

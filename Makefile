@@ -1,0 +1,46 @@
+# The course's commands. `make lab` and `make test` create the environment first if needed.
+# Set-up needs Python 3.11 on Linux x86-64 (the only platform TensorFlow Federated 0.87.0 ships).
+
+PYTHON ?= python3.11
+VENV   ?= .venv
+UNAME  ?= $(shell uname -s)/$(shell uname -m)
+LAB_ARGS ?=
+PYTEST_ARGS ?=
+
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: env lab test execute lock clean-env
+
+env: $(STAMP)
+
+# A changed requirements.lock (or pyproject.toml) is newer than the stamp: rebuild from scratch,
+# so that the environment holds exactly the locked set and nothing left from before.
+$(STAMP): requirements.lock pyproject.toml
+	@[ "$(UNAME)" = "Linux/x86_64" ] || { echo "fedlab needs Linux on x86-64 (TensorFlow Federated 0.87.0 has no other wheels); this machine is $(UNAME). See README.md, 'Supported platforms'."; exit 1; }
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "fedlab needs Python 3.11 (TensorFlow Federated 0.87.0 supports 3.9-3.11): '$(PYTHON)' was not found; install Python 3.11 or run make with PYTHON=/path/to/python3.11."; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null || { echo "fedlab needs Python 3.11 (TensorFlow Federated 0.87.0 supports 3.9-3.11): '$(PYTHON)' is Python $$($(PYTHON) -c 'import platform; print(platform.python_version())' 2>/dev/null); run make with PYTHON=/path/to/python3.11."; exit 1; }
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	@echo "Installing the locked environment (about 2.8 GB on the first run)..."
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
+
+# Runs every test, the notebooks included, with no network but loopback (tests/offline.sh).
+test: $(STAMP)
+	tests/offline.sh $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# For authors: re-run every notebook in place and store its outputs.
+execute: $(STAMP)
+	tests/offline.sh $(BIN)/python tests/execute.py notebooks/*.ipynb notebooks/solutions/*.ipynb
+
+# For maintainers: re-resolve requirements.lock from pyproject.toml (needs uv and the network).
+lock:
+	uv pip compile pyproject.toml --python-version 3.11 --python-platform x86_64-manylinux_2_31 --output-file requirements.lock
+
+clean-env:
+	rm -rf $(VENV)

@@ -1,0 +1,160 @@
+"""fedlab.runtime: arguments, and TFF's worker process never outliving its parent."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import psutil
+import pytest
+from jupyter_client.manager import start_new_kernel
+
+from fedlab import runtime
+
+START_TFF = textwrap.dedent(
+    """
+    import numpy as np
+    from fedlab import runtime
+    runtime.setup(seed=0, verbose=False)
+    import tensorflow_federated as tff
+
+    @tff.federated_computation(tff.FederatedType(np.float32, tff.CLIENTS))
+    def mean(x):
+        return tff.federated_mean(x)
+
+    assert mean([1.0, 2.0, 3.0]) == 2.0
+    print("WORKERS", *runtime.worker_pids(), flush=True)
+    """
+)
+
+
+def _gone(pids: list[int], timeout: float = 15.0) -> bool:
+    """True once none of `pids` runs any more (a zombie counts as gone)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        alive = []
+        for pid in pids:
+            try:
+                if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                    alive.append(pid)
+            except psutil.NoSuchProcess:
+                pass
+        if not alive:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _worker_pids(text: str) -> list[int]:
+    line = next(line for line in text.splitlines() if line.startswith("WORKERS"))
+    return [int(pid) for pid in line.split()[1:]]
+
+
+def test_setup_rejects_unknown_context():
+    with pytest.raises(ValueError, match="context must be one of"):
+        runtime.setup(context="secure")
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, 1.5, "0", True])
+def test_setup_rejects_bad_seed(seed):
+    with pytest.raises(ValueError, match="seed must be an integer from 0 to 2\\*\\*32 - 1"):
+        runtime.setup(seed=seed)
+
+
+@pytest.mark.parametrize("ending", ["", "raise RuntimeError('the script failed')"])
+def test_worker_ends_with_script(ending):
+    proc = subprocess.run(
+        [sys.executable, "-c", START_TFF + ending], capture_output=True, text=True, timeout=180
+    )
+    assert proc.returncode == (1 if ending else 0), proc.stderr[-2000:]
+    pids = _worker_pids(proc.stdout)
+    assert len(pids) == 1
+    assert _gone(pids), f"TFF worker {pids} outlived its script"
+
+
+def test_worker_ends_when_script_is_killed():
+    proc = subprocess.Popen(
+        [sys.executable, "-c", START_TFF + "import time; time.sleep(600)"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    try:
+        line = next(line for line in proc.stdout if line.startswith("WORKERS"))
+        pids = _worker_pids(line)
+        assert psutil.pid_exists(pids[0])
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    assert _gone(pids), f"TFF worker {pids} outlived a script killed with SIGKILL"
+
+
+def test_script_piped_to_another_program_exits(tmp_path):
+    """The worker used to hold the script's stdout open, so `python script.py | tail` hung."""
+    script = tmp_path / "script.py"
+    script.write_text(START_TFF)
+    pipeline = f"{sys.executable} {script} | tail -n 1"
+    out = subprocess.run(["bash", "-c", pipeline], capture_output=True, text=True, timeout=180)
+    assert out.stdout.startswith("WORKERS")
+
+
+def _run_in_kernel(client, code: str, timeout: float = 180) -> str:
+    """Executes `code` in a kernel and returns what it printed."""
+    printed = []
+    reply = client.execute_interactive(
+        code, timeout=timeout,
+        output_hook=lambda msg: printed.append(msg["content"].get("text", ""))
+        if msg["msg_type"] == "stream" else None,
+    )
+    assert reply["content"]["status"] in ("ok", "error")
+    return "".join(printed)
+
+
+@pytest.fixture
+def kernel():
+    manager, client = start_new_kernel(kernel_name="python3", startup_timeout=120)
+    yield manager, client
+    client.stop_channels()
+    if manager.is_alive():
+        manager.shutdown_kernel(now=True)
+
+
+def test_worker_ends_with_interrupted_kernel(kernel):
+    manager, client = kernel
+    pids = _worker_pids(_run_in_kernel(client, START_TFF))
+    msg_id = client.execute("import time; time.sleep(600)")
+    time.sleep(2)
+    manager.interrupt_kernel()
+    reply = client.get_shell_msg(timeout=60)
+    assert reply["parent_header"]["msg_id"] == msg_id
+    assert reply["content"]["ename"] == "KeyboardInterrupt"
+    # TFF still works after the interrupt (it restarts its worker if the interrupt stopped it).
+    pids += _worker_pids(_run_in_kernel(client, "assert mean([2.0, 4.0]) == 3.0\n"
+                                        "print('WORKERS', *runtime.worker_pids(), flush=True)"))
+    manager.shutdown_kernel(now=False)
+    assert _gone(pids), f"TFF workers {pids} outlived an interrupted kernel"
+
+
+def test_worker_ends_with_killed_kernel(kernel):
+    manager, client = kernel
+    pids = _worker_pids(_run_in_kernel(client, START_TFF))
+    assert len(pids) == 1
+    os.kill(manager.provisioner.process.pid, signal.SIGKILL)
+    assert _gone(pids), f"TFF worker {pids} outlived a kernel killed with SIGKILL"
+
+
+def test_second_setup_replaces_the_worker():
+    code = START_TFF + textwrap.dedent(
+        """
+        first = runtime.worker_pids()
+        runtime.setup(seed=1, context="test", verbose=False)
+        assert runtime.worker_pids() == [], runtime.worker_pids()
+        assert mean([1.0, 3.0]) == 2.0
+        print("WORKERS", *(first + runtime.worker_pids()), flush=True)
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert len(_worker_pids(proc.stdout.splitlines()[-1])) == 2
