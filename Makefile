@@ -38,9 +38,13 @@ test: $(STAMP)
 execute: $(STAMP)
 	tests/offline.sh $(BIN)/python tests/execute.py notebooks/*.ipynb notebooks/solutions/*.ipynb
 
-# For maintainers: re-resolve requirements.lock from pyproject.toml (needs uv and the network).
+# For maintainers: re-resolve requirements.lock from pyproject.toml (needs uv and the network),
+# then copy its pins into environment.yml (all but TFF itself, which conda users add by hand).
 lock:
 	uv pip compile pyproject.toml --python-version 3.11 --python-platform x86_64-manylinux_2_31 --output-file requirements.lock
+	{ sed -n '1,/^  - pip:$$/p' environment.yml; \
+	  grep -E '^[A-Za-z0-9]' requirements.lock | grep -v '^tensorflow-federated==' | sed 's/^/      - /'; \
+	} > environment.yml.new && mv environment.yml.new environment.yml
 
 clean-env:
 	rm -rf $(VENV)

@@ -3,10 +3,13 @@
 # It uses a Linux network namespace (`unshare -n` as root, `unshare -rn` otherwise) and brings
 # loopback up, which Jupyter kernels and TFF's worker need. Inside, FEDLAB_OFFLINE=1 is set and
 # tests/test_offline.py checks that loopback is the only interface.
+# The command also gets its own process namespace (--pid --fork --mount-proc): when it ends, the
+# kernel ends and reaps every process it left, even where the machine's init reaps no orphans.
 # Where namespaces are not allowed, the command runs with the network and says so; under CI
 # (CI=true) that is an error.
 set -u
 if [ "$(id -u)" = 0 ]; then flags=-n; else flags=-rn; fi
+flags="$flags --pid --fork --mount-proc"
 if unshare $flags true 2>/dev/null && command -v ip >/dev/null 2>&1; then
   exec unshare $flags -- sh -c 'ip link set lo up && FEDLAB_OFFLINE=1 exec "$@"' sh "$@"
 fi

@@ -158,3 +158,20 @@ def test_second_setup_replaces_the_worker():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert len(_worker_pids(proc.stdout.splitlines()[-1])) == 2
+
+
+def test_leftover_worker_check_sees_a_running_worker(tmp_path):
+    """The end-of-run check (tests/notebook_report.py) must be able to fail."""
+    from notebook_report import leftover_workers
+
+    since = time.time()
+    fake = tmp_path / "worker_binary"
+    fake.write_bytes(open("/bin/sleep", "rb").read())
+    fake.chmod(0o755)
+    proc = subprocess.Popen([str(fake), "60"])
+    try:
+        assert [p.pid for p in leftover_workers(since, timeout=0)] == [proc.pid]
+    finally:
+        proc.kill()
+        proc.wait()
+    assert leftover_workers(since, timeout=0) == []
