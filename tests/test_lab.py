@@ -22,8 +22,7 @@ def _free_port() -> int:
 
 def test_make_lab_serves_the_notebooks(tmp_path):
     port, token = _free_port(), "fedlab-test"
-    args = (f"--no-browser --ip=127.0.0.1 --port={port} --IdentityProvider.token={token} "
-            f"--ServerApp.root_dir={ROOT / 'notebooks'}")
+    args = f"--no-browser --ip=127.0.0.1 --port={port} --IdentityProvider.token={token}"
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path), JUPYTER_CONFIG_DIR=str(tmp_path))
     lab = subprocess.Popen(["make", "--no-print-directory", "lab", f"LAB_ARGS={args}"], cwd=ROOT,
                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -44,5 +43,8 @@ def test_make_lab_serves_the_notebooks(tmp_path):
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/lab?token={token}", timeout=10) as page:
             assert page.status == 200 and b"JupyterLab" in page.read()
     finally:
-        os.killpg(lab.pid, signal.SIGTERM)
+        try:
+            os.killpg(lab.pid, signal.SIGTERM)
+        except ProcessLookupError:  # it had already stopped
+            pass
         lab.wait(30)

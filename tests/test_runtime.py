@@ -124,7 +124,8 @@ def kernel():
 def test_worker_ends_with_interrupted_kernel(kernel):
     manager, client = kernel
     pids = _worker_pids(_run_in_kernel(client, START_TFF))
-    msg_id = client.execute("import time; time.sleep(600)")
+    # stop_on_error=False: the interrupt must not make the kernel abort the next request.
+    msg_id = client.execute("import time; time.sleep(600)", stop_on_error=False)
     time.sleep(2)
     manager.interrupt_kernel()
     reply = client.get_shell_msg(timeout=60)
