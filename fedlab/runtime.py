@@ -70,15 +70,27 @@ def stop_workers(timeout: float = 5.0) -> int:
     return len(running)
 
 
+def _kill_if_running(pid: int, sig: int) -> None:
+    """`os.kill` that ignores a process that has already ended."""
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
 def _guard_tff_workers() -> None:
-    """Makes TFF start its worker through `_WorkerPopen`. Idempotent."""
+    """Makes TFF start its worker through `_WorkerPopen`. Idempotent.
+
+    TFF's module `executor_factory` starts the worker with `subprocess.Popen` and, from a
+    finalizer, signals it with `os.kill`; both names are replaced in that module only. The
+    second replacement keeps the finalizer quiet when `stop_workers` has already ended the worker.
+    """
     from tensorflow_federated.python.core.impl.executor_stacks import executor_factory
 
     if getattr(executor_factory.subprocess, "Popen", None) is _WorkerPopen:
         return
-    guarded = types.SimpleNamespace(**vars(subprocess))
-    guarded.Popen = _WorkerPopen
-    executor_factory.subprocess = guarded
+    executor_factory.subprocess = types.SimpleNamespace(**{**vars(subprocess), "Popen": _WorkerPopen})
+    executor_factory.os = types.SimpleNamespace(**{**vars(os), "kill": _kill_if_running})
     atexit.register(stop_workers)
 
 
