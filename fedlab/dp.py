@@ -1,0 +1,71 @@
+"""Privacy accounting for DP-FedAvg: taught in `notebooks/05_differential_privacy.ipynb`.
+
+User-level DP-FedAvg (McMahan et al. 2018, ICLR, arXiv:1710.06963) clips each client's
+update to an L2 norm S and adds Gaussian noise of standard deviation `z * S` to the sum; `z`
+is the noise multiplier. Each round is then a Gaussian mechanism applied to a random sample
+of the clients. :func:`compute_epsilon` composes `num_rounds` such rounds with the Renyi-DP
+accountant of `dp_accounting` (installed with TensorFlow Federated), as TFF's tutorial
+"Differential Privacy in TFF" does, and converts the result to an (epsilon, delta) guarantee.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["compute_epsilon"]
+
+
+def _check_number(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value
+
+
+def compute_epsilon(
+    noise_multiplier: float, sampling_rate: float, num_rounds: int, delta: float
+) -> float:
+    """Epsilon of DP-FedAvg with Poisson-sampled clients, from the RDP accountant.
+
+    The event is `num_rounds` self-compositions of a Gaussian mechanism with noise multiplier
+    `noise_multiplier` applied to a Poisson sample of the clients (each client takes part in a
+    round with probability `sampling_rate`, independently). Written out in the open in
+    `notebooks/05_differential_privacy.ipynb`.
+
+    Args:
+        noise_multiplier: z, the noise standard deviation divided by the clipping norm (>= 0);
+            0 means no noise, and the epsilon is infinite.
+        sampling_rate: q, the probability that a client takes part in a round, in (0, 1];
+            for a fixed cohort this is about `clients_per_round / num_clients`.
+        num_rounds: Rounds trained (>= 1).
+        delta: The delta of the (epsilon, delta) guarantee, in (0, 1); take it well below
+            `1 / num_clients`.
+
+    Returns:
+        The epsilon, a float (`inf` when `noise_multiplier` is 0).
+    """
+    import dp_accounting
+
+    noise_multiplier = _check_number("noise_multiplier", noise_multiplier)
+    if noise_multiplier < 0:
+        raise ValueError(f"noise_multiplier must be >= 0, got {noise_multiplier}")
+    sampling_rate = _check_number("sampling_rate", sampling_rate)
+    if not 0 < sampling_rate <= 1:
+        raise ValueError(f"sampling_rate must be in (0, 1], got {sampling_rate}")
+    if isinstance(num_rounds, bool) or not isinstance(num_rounds, (int, np.integer)):
+        raise ValueError(f"num_rounds must be an integer, got {num_rounds!r}")
+    if num_rounds < 1:
+        raise ValueError(f"num_rounds must be >= 1, got {num_rounds}")
+    delta = _check_number("delta", delta)
+    if not 0 < delta < 1:
+        raise ValueError(f"delta must be in (0, 1), got {delta}")
+
+    accountant = dp_accounting.rdp.RdpAccountant()
+    one_round = dp_accounting.PoissonSampledDpEvent(
+        sampling_rate, dp_accounting.GaussianDpEvent(noise_multiplier))
+    accountant.compose(dp_accounting.SelfComposedDpEvent(one_round, int(num_rounds)))
+    return float(accountant.get_epsilon(delta))

@@ -1,0 +1,59 @@
+"""fedlab.dp: the RDP accounting of DP-FedAvg, against a published number and a textbook bound."""
+
+import math
+
+import numpy as np
+import pytest
+
+from fedlab import dp
+
+
+def test_tff_tutorial_configuration():
+    # TFF's "Differential Privacy in TFF" tutorial (v0.87.0): 3,383 EMNIST users, 120 per
+    # round, noise multiplier 1.2, 100 rounds, delta 1e-5, reported as (2, 1e-5)-DP.
+    epsilon = dp.compute_epsilon(1.2, 120 / 3383, 100, 1e-5)
+    assert epsilon <= 2.0
+    assert round(epsilon, 3) == 1.986
+
+
+def test_no_noise_means_no_privacy():
+    assert dp.compute_epsilon(0.0, 0.1, 10, 1e-5) == math.inf
+
+
+def test_full_participation_is_below_the_classic_rdp_bound():
+    # With q = 1 each round is a plain Gaussian mechanism: RDP alpha / (2 z^2) per round, and
+    # epsilon <= min over alpha of T alpha / (2 z^2) + log(1 / delta) / (alpha - 1)
+    # (Mironov 2017). dp_accounting converts more tightly, so it must not exceed this.
+    z, rounds, delta = 2.0, 5, 1e-5
+    alphas = np.linspace(1.01, 200, 200_000)
+    classic = np.min(rounds * alphas / (2 * z**2) + np.log(1 / delta) / (alphas - 1))
+    epsilon = dp.compute_epsilon(z, 1.0, rounds, delta)
+    assert 0.7 * classic < epsilon <= classic
+
+
+def test_epsilon_moves_the_right_way():
+    base = dp.compute_epsilon(1.0, 0.1, 20, 1e-5)
+    assert dp.compute_epsilon(2.0, 0.1, 20, 1e-5) < base  # more noise
+    assert dp.compute_epsilon(1.0, 0.05, 20, 1e-5) < base  # fewer clients sampled per round
+    assert dp.compute_epsilon(1.0, 0.1, 40, 1e-5) > base  # more rounds
+    assert dp.compute_epsilon(1.0, 0.1, 20, 1e-3) < base  # a larger delta
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(noise_multiplier=-0.5), "noise_multiplier must be >= 0"),
+        (dict(noise_multiplier=float("nan")), "noise_multiplier must be finite"),
+        (dict(noise_multiplier="1"), "noise_multiplier must be a number"),
+        (dict(sampling_rate=0.0), r"sampling_rate must be in \(0, 1\]"),
+        (dict(sampling_rate=1.5), r"sampling_rate must be in \(0, 1\]"),
+        (dict(num_rounds=0), "num_rounds must be >= 1"),
+        (dict(num_rounds=2.5), "num_rounds must be an integer"),
+        (dict(delta=0.0), r"delta must be in \(0, 1\)"),
+        (dict(delta=1.0), r"delta must be in \(0, 1\)"),
+    ],
+)
+def test_bad_arguments_are_refused(kwargs, match):
+    args = dict(noise_multiplier=1.0, sampling_rate=0.1, num_rounds=10, delta=1e-5) | kwargs
+    with pytest.raises(ValueError, match=match):
+        dp.compute_epsilon(**args)
