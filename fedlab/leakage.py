@@ -3,9 +3,12 @@
 For a linear or softmax-regression layer `logits = x @ W + b` trained on ONE example, the
 gradient of the loss is `dL/dW = outer(x, dL/db)`: every column of the weight gradient is the
 input `x` scaled by one entry of the bias gradient. So `x = dL/dW[:, c] / dL/db[c]` for any
-class `c` whose bias gradient is not zero, exactly. With a batch, each bias-gradient entry sums
-over the examples, and for softmax cross-entropy it is negative only for classes whose label
-occurs in the batch (p_c - 1 < 0 for the true class), which reveals the labels the client holds.
+class `c` whose bias gradient is not zero, exactly. With a batch, each bias-gradient entry averages
+`p_c - [label = c]` over the examples: it is positive for every class absent from the batch, so
+a negative entry proves that its class is among the client's labels. The converse can fail: a
+present class whose examples the model already predicts confidently may still get a positive
+entry. At a model of zeros (p_c = 1/C) with fewer examples than classes, the negative entries
+are exactly the labels present.
 """
 
 from __future__ import annotations
@@ -40,7 +43,10 @@ def reconstruct_input(grad_weights, grad_bias, min_abs_bias_grad: float = 1e-12)
 
 
 def labels_in_update(grad_bias, tolerance: float = 0.0) -> np.ndarray:
-    """Classes whose bias gradient is negative: for softmax cross-entropy, labels in the batch.
+    """Classes whose bias gradient is negative: each is a label of the batch (softmax cross-entropy).
+
+    Every class it returns is present in the batch; a present class can be missed when the model
+    already predicts it confidently (see the module docstring).
 
     Args:
         grad_bias: `dL/db` of a softmax-regression update (not a `-lr`-scaled delta: for a

@@ -1,0 +1,323 @@
+"""Run the same TFF round across several TFF worker processes, and time it.
+
+TFF's default local context starts ONE C++ `worker_binary` and sends it every computation
+over gRPC on a localhost port. The same binary is a TFF executor service that any process
+can reach at HOST:PORT. This script:
+
+1. starts N `worker_binary` processes on 127.0.0.1 (free ports), or uses workers that are
+   already running somewhere (`--targets HOST:PORT,...`);
+2. builds one TFF execution context per worker (a `tff.framework.RemoteExecutor` on a gRPC
+   channel to it) and, for more than one worker, TFF's
+   `tff.backends.native.create_mergeable_comp_execution_context` over them: each round is
+   compiled to "mergeable" form, the clients are split into one sub-round per worker, the
+   workers run their sub-rounds concurrently, and the partial aggregates are merged;
+3. runs the course's FedAvg (`fedlab.fedavg.build_fedavg_process`, or TFF's
+   `build_weighted_fed_avg` with `--impl tff_learning`) on the same workload as the `rounds`
+   benchmark (see bench_rounds.py) and records the round time with 1, 2, 4 workers.
+
+TFF 0.87 has no ready-made "remote" context (`set_sync_remote_cpp_execution_context` exists in
+older or newer releases, not in this one); the contexts here are built from the public
+`tff.framework` pieces, the way `tff.backends.native.create_sync_local_cpp_execution_context`
+builds its own, minus starting the worker.
+
+Usage:
+    .venv/bin/python benchmarks/remote_workers.py                     # 1, 2, 4 local workers
+    .venv/bin/python benchmarks/remote_workers.py --workers 1,2 --clients-per-round 10 --rounds 3
+    .venv/bin/python benchmarks/remote_workers.py --targets 10.0.0.5:8000,10.0.0.6:8000
+
+On other hosts, start a worker with the binary of the same TFF version (0.87.0) and Python
+environment (e.g. `make env` there), on a port of your choice:
+    .venv/lib/python3.11/site-packages/tensorflow_federated/data/worker_binary --port=8000
+It serves unauthenticated, unencrypted gRPC on every interface of that host: anyone who can
+reach the port can make it run TensorFlow graphs. Keep it on a private network or behind a
+firewall, or reach it through an SSH tunnel (`ssh -N -L 8000:127.0.0.1:8000 host`, then
+`--targets 127.0.0.1:8000`). Workers started by this script are stopped when it ends, however
+it ends (try/finally, and the kernel kills them if this process dies: PR_SET_PDEATHSIG);
+workers given with --targets are never stopped by it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import bench_common as common
+
+GRPC_OPTIONS = [  # as TFF's own local context (executor_stacks/executor_factory.py)
+    ("grpc.max_message_length", 2 * 1000 * 1000 * 1000),
+    ("grpc.max_receive_message_length", 2 * 1000 * 1000 * 1000),
+    ("grpc.max_send_message_length", 2 * 1000 * 1000 * 1000),
+]
+
+
+def worker_binary_path() -> str:
+    """TFF's C++ worker: tensorflow_federated/data/worker_binary inside site-packages."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("tensorflow_federated")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("tensorflow_federated is not installed in this Python")
+    path = os.path.join(list(spec.submodule_search_locations)[0], "data", "worker_binary")
+    if not os.path.isfile(path):
+        raise RuntimeError(f"TFF's worker binary is missing: expected it at {path}")
+    return path
+
+
+def parse_targets(text: str) -> list[str]:
+    """'host:port,host:port' -> ['host:port', ...], with the ports checked."""
+    targets = []
+    for item in (t.strip() for t in text.split(",")):
+        if not item:
+            continue
+        host, sep, port = item.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"targets must be HOST:PORT[,HOST:PORT...], got {item!r}")
+        targets.append(item)
+    if not targets:
+        raise ValueError("targets is empty")
+    return targets
+
+
+class LocalWorkers:
+    """N worker_binary processes on 127.0.0.1, stopped on exit (a context manager).
+
+    Every process is started with PR_SET_PDEATHSIG (the kernel kills it if this process
+    dies, even by SIGKILL); `stop()` runs on leaving the `with` block, on normal interpreter
+    exit (atexit) and on SIGTERM (turned into SystemExit).
+    """
+
+    def __init__(self, count: int, verbose: bool = False):
+        self.count, self.verbose = count, verbose
+        self.procs: list[subprocess.Popen] = []
+        self.targets: list[str] = []
+
+    def __enter__(self) -> "LocalWorkers":
+        import portpicker
+
+        if threading_is_not_main():
+            raise RuntimeError("start workers from the main thread (PR_SET_PDEATHSIG is per thread)")
+        binary, parent = worker_binary_path(), os.getpid()
+        atexit.register(self.stop)
+        try:
+            for _ in range(self.count):
+                port = portpicker.pick_unused_port()
+                out = None if self.verbose else subprocess.DEVNULL
+                proc = subprocess.Popen(
+                    [binary, f"--port={port}", "--max_concurrent_computation_calls=-1"],
+                    stdout=out, stderr=out, stdin=subprocess.DEVNULL,
+                    preexec_fn=lambda: common.die_with_parent(parent))
+                self.procs.append(proc)
+                self.targets.append(f"127.0.0.1:{port}")
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.procs if p.poll() is None]
+
+    def stop(self, timeout: float = 5.0) -> None:
+        running = [p for p in self.procs if p.poll() is None]
+        for proc in running:
+            proc.send_signal(signal.SIGINT)
+        for proc in running:
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for proc in self.procs:  # reap any that ended on their own
+            if proc.returncode is None:
+                proc.poll()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+        atexit.unregister(self.stop)
+
+
+def threading_is_not_main() -> bool:
+    import threading
+
+    return threading.current_thread() is not threading.main_thread()
+
+
+def wait_ready(stub, target: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not stub.is_ready:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no TFF worker answered at {target} within {timeout:.0f} s")
+        time.sleep(0.2)
+
+
+def make_context(target: str, asynchronous: bool):
+    """A TFF execution context whose computations run on the worker at `target`."""
+    import grpc
+    import tensorflow_federated as tff
+    from tensorflow_federated.python.core.environments.tensorflow_frontend import (
+        tensorflow_computation,
+    )
+
+    stub = tff.framework.RemoteExecutorGrpcStub(grpc.insecure_channel(target, GRPC_OPTIONS))
+    wait_ready(stub, target)
+
+    def stack_fn(cardinalities):
+        if cardinalities.get(tff.CLIENTS) is None:  # e.g. initialize(): no client values
+            cardinalities[tff.CLIENTS] = 0
+        executor = tff.framework.RemoteExecutor(stub)
+        executor.set_cardinalities(cardinalities)
+        return executor
+
+    factory = tff.framework.ResourceManagingExecutorFactory(executor_stack_fn=stack_fn)
+    cls = tff.framework.AsyncExecutionContext if asynchronous else tff.framework.SyncExecutionContext
+    return cls(executor_fn=factory,
+               compiler_fn=tff.backends.native.desugar_and_transform_to_native,
+               transform_args=tensorflow_computation.transform_args,
+               transform_result=tensorflow_computation.transform_result)
+
+
+def set_context(targets: list[str], mode: str) -> None:
+    """Make `targets` TFF's default context: 'sync' (one worker) or 'mergeable' (any number)."""
+    import tensorflow_federated as tff
+
+    if mode == "sync":
+        if len(targets) != 1:
+            raise ValueError(f"mode 'sync' takes exactly one worker, got {len(targets)}")
+        tff.framework.set_default_context(make_context(targets[0], asynchronous=False))
+    elif mode == "mergeable":
+        tff.backends.native.set_mergeable_comp_execution_context(
+            [make_context(t, asynchronous=True) for t in targets])
+    else:
+        raise ValueError(f"mode must be 'sync' or 'mergeable', got {mode!r}")
+
+
+def run_config(args) -> list[dict]:
+    """One configuration, in this process: start (or reach) the workers, run the rounds."""
+    import bench_rounds
+
+    extra = {"mode": args.mode}
+
+    def measure(targets, pids_fn, workers_started_here):
+        def after_setup():
+            set_context(targets, args.mode)
+
+        extra.update(workers=len(targets), workers_started_here=workers_started_here,
+                     targets=targets)
+        records = bench_rounds.run(args, after_setup=after_setup, worker_pids=pids_fn,
+                                   extra=extra)
+        from fedlab import runtime
+
+        for rec in records:  # the context replaced TFF's own: it must not have started one
+            rec["tff_default_workers_started"] = len(runtime.worker_pids())
+        return records
+
+    if args.targets:
+        return measure(parse_targets(args.targets), lambda: [], False)
+    with LocalWorkers(args.local_workers, verbose=args.verbose) as workers:
+        return measure(workers.targets, workers.pids, True)
+
+
+def print_table(records: list[dict]) -> None:
+    print(f"{'impl':13s} {'workers':>7s} {'mode':10s} {'clients/round':>13s} {'s/round':>8s} "
+          f"{'x 1 worker':>10s} {'peak RSS MB':>11s}")
+    base = next((r["seconds_per_round"] for r in records
+                 if r.get("workers") == 1 and r.get("mode") == "sync" and r["status"] == "ok"),
+                None)
+    for r in records:
+        if r["status"] != "ok":
+            print(f"{r['implementation']:13s} {r.get('workers', '?')!s:>7s} "
+                  f"{r.get('mode', '?'):10s} {r['status']}: {r.get('reason', '')}")
+            continue
+        ratio = f"{r['seconds_per_round'] / base:10.2f}" if base and r["seconds_per_round"] else " " * 10
+        print(f"{r['implementation']:13s} {r['workers']:7d} {r['mode']:10s} "
+              f"{r['clients_per_round']:13d} {r['seconds_per_round']:8.3f} {ratio} "
+              f"{r['peak_rss_mb']:11.0f}")
+
+
+def run_all(args) -> list[dict]:
+    """Every configuration, each in a fresh child process (its own workers and memory)."""
+    if args.targets:  # the given workers, all together; 'sync' needs exactly one
+        count = len(parse_targets(args.targets))
+        configs = [(count, args.mode if count == 1 else "mergeable")]
+    else:  # one worker through the plain context too, then the mergeable context
+        configs = ([(1, "sync")] if 1 in args.workers else []) + \
+                  [(k, "mergeable") for k in args.workers]
+    records = []
+    for count, mode in configs:
+        common.progress(f"remote_workers: {count} worker(s), {mode}")
+        child = [str(common.BENCH_DIR / "remote_workers.py"), "--child", "--mode", mode,
+                 "--impl", args.impl, "--clients-per-round", str(args.clients_per_round),
+                 "--rounds", str(args.rounds), "--num-clients", str(args.num_clients),
+                 "--local-epochs", str(args.local_epochs), "--batch-size", str(args.batch_size),
+                 "--client-lr", str(args.client_lr), "--seed", str(args.seed)]
+        child += ["--targets", args.targets] if args.targets else ["--local-workers", str(count)]
+        result = common.run_child(child, timeout=args.timeout, what=f"{count} worker(s) {mode}")
+        if isinstance(result, str):
+            records.append(common.record("remote_workers", args.impl, args.clients_per_round,
+                                         None, None, status="error", reason=result,
+                                         workers=count, mode=mode))
+        else:
+            records.extend(result)
+    return records
+
+
+def parse_args(argv=None):
+    import bench_rounds
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog=__doc__.split("\n\n", 1)[1])
+    bench_rounds.add_workload_args(p, impls=("fedlab", "tff_learning"), default_impl="fedlab")
+    p.add_argument("--workers", default=None,
+                   type=lambda s: sorted({int(v) for v in s.split(",") if v}),
+                   help="numbers of local workers to compare (default 1,2,4)")
+    p.add_argument("--targets", help="HOST:PORT,... of running workers to use instead of "
+                                     "starting local ones")
+    p.add_argument("--mode", choices=("sync", "mergeable"), default="mergeable",
+                   help="with --targets and one target: 'sync' uses TFF's plain context")
+    p.add_argument("--quick", action="store_true",
+                   help="defaults 1,2 workers, 10 clients per round, 3 rounds")
+    p.add_argument("--timeout", type=float, default=1800, help="seconds per configuration")
+    p.add_argument("--verbose", action="store_true", help="show the workers' own output")
+    p.add_argument("--out", help="also write the records here as JSON")
+    p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--local-workers", type=int, default=1, help=argparse.SUPPRESS)
+    p.set_defaults(clients_per_round=None, rounds=None)  # filled in below, after --quick
+    args = p.parse_args(argv)
+    for key, full, quick in (("workers", [1, 2, 4], [1, 2]), ("clients_per_round", 100, 10),
+                             ("rounds", 8, 3)):
+        if getattr(args, key) is None:
+            setattr(args, key, quick if args.quick else full)
+    if args.rounds < 2 or args.clients_per_round < 1:
+        p.error("--rounds must be >= 2 and --clients-per-round >= 1")
+    if any(k < 1 for k in args.workers) or args.local_workers < 1:
+        p.error("worker counts must be >= 1")
+    if args.targets:
+        try:
+            parse_targets(args.targets)
+        except ValueError as err:
+            p.error(str(err))
+    args.benchmark, args.checkpoints = "remote_workers", None
+    return args
+
+
+def main(argv=None) -> None:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks
+    args = parse_args(argv)
+    if args.child:
+        records = run_config(args)
+    else:
+        records = run_all(args)
+        print_table(records)
+    if args.out:
+        common.write_records(args.out, records)
+    if any(r["status"] == "error" for r in records):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
