@@ -3,6 +3,11 @@
 Run from the repository root with the course environment: `.venv/bin/python data/regenerate.py`.
 scikit-learn ships these data sets inside its wheel, so this needs no network. The output is
 byte-for-byte reproducible for a given scikit-learn version (see MANIFEST.json).
+
+It also derives data/hospitals/: breast_cancer.csv split into one file per hospital (a seeded
+split with unequal sizes and unequal shares of malignant tumours), the example folder of
+`notebooks/07_capstone_bring_your_own_data.ipynb`. Each hospital file is the header of
+breast_cancer.csv and a subset of its lines, byte for byte; together they hold every line once.
 """
 
 import hashlib
@@ -57,6 +62,65 @@ SOURCES = {
 }
 
 
+# data/hospitals/: name -> (rows, malignant rows). Unequal sizes (quantity skew) and unequal
+# malignant shares (label skew): two screening clinics with few malignant cases, two referral
+# centres with many, one small hospital in between (overall: 212 of 569 malignant, 37%).
+HOSPITALS = {
+    "hospital_a": (200, 20),
+    "hospital_b": (150, 110),
+    "hospital_c": (100, 10),
+    "hospital_d": (70, 50),
+    "hospital_e": (49, 22),
+}
+HOSPITAL_SEED = 0
+
+
+def write_hospitals(source: Path) -> dict:
+    """Splits the lines of `source` (breast_cancer.csv) into data/hospitals/<name>.csv.
+
+    Within each class (the last column, 1 = malignant) the lines are shuffled with
+    `np.random.default_rng(HOSPITAL_SEED)` and handed out in the order of HOSPITALS; each file
+    keeps the lines in their order in `source`. Returns the manifest entry.
+    """
+    header, *lines = source.read_bytes().decode().splitlines(keepends=True)
+    malignant = np.array([int(line.rstrip().rsplit(",", 1)[1]) for line in lines])
+    if sum(rows for rows, _ in HOSPITALS.values()) != len(lines) or sum(
+            m for _, m in HOSPITALS.values()) != malignant.sum():
+        raise ValueError("HOSPITALS must hand out every line of breast_cancer.csv exactly once")
+    rng = np.random.default_rng(HOSPITAL_SEED)
+    pools = {label: rng.permutation(np.flatnonzero(malignant == label)) for label in (1, 0)}
+    taken = {1: 0, 0: 0}
+    folder = HERE / "hospitals"
+    folder.mkdir(exist_ok=True)
+    files = {}
+    for name, (rows, num_malignant) in HOSPITALS.items():
+        picks = []
+        for label, count in ((1, num_malignant), (0, rows - num_malignant)):
+            picks.append(pools[label][taken[label]:taken[label] + count])
+            taken[label] += count
+        path = folder / f"{name}.csv"
+        path.write_bytes((header + "".join(lines[i] for i in np.sort(np.concatenate(picks))))
+                         .encode())
+        blob = path.read_bytes()
+        files[path.name] = {"rows": rows, "malignant": num_malignant, "bytes": len(blob),
+                            "sha256": hashlib.sha256(blob).hexdigest()}
+        print(f"hospitals/{path.name}: {rows} rows ({num_malignant} malignant), {len(blob)} bytes")
+    return {
+        "folder": folder.name,
+        "derived_from": source.name,
+        "label_column": SOURCES["breast_cancer"]["label"],
+        "task": "classification",
+        "seed": HOSPITAL_SEED,
+        "files": files,
+        "description": "breast_cancer.csv split into one CSV file per hospital, with unequal "
+        "sizes and unequal shares of malignant tumours (quantity and label skew); the example "
+        "data of notebook 07 (bring your own data). Not real hospitals: a seeded split of one "
+        "data set.",
+        "source": "Derived from " + SOURCES["breast_cancer"]["source"],
+        "licence": SOURCES["breast_cancer"]["licence"],
+    }
+
+
 def main() -> None:
     manifest = {"generated_with": f"scikit-learn {sklearn.__version__}", "datasets": {}}
     for name, spec in SOURCES.items():
@@ -88,6 +152,8 @@ def main() -> None:
             "licence": spec["licence"],
         }
         print(f"{path.name}: {x.shape[0]} rows, {len(blob)} bytes")
+    # Not under "datasets" (what fedlab.data.load_dataset reads): a folder of clients' files.
+    manifest["derived"] = {"hospitals": write_hospitals(HERE / "breast_cancer.csv")}
     (HERE / "MANIFEST.json").write_text(json.dumps(manifest, indent=2) + "\n")
 
 

@@ -1,0 +1,336 @@
+"""fedlab.byod: a folder of clients' CSV files loads, bad files are refused clearly, reports are written."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from fedlab import byod, data
+
+HOSPITALS = data.DATA_DIR / "hospitals"
+HEADER = "age,size,label\n"
+
+
+def write(folder, name, text):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(text)
+    return folder
+
+
+@pytest.fixture
+def good(tmp_path):
+    """Two small clients with the same columns (b's in another order)."""
+    folder = tmp_path / "clients"
+    write(folder, "b.csv", "size,label,age\n" + "".join(f"{i}.5,{i % 2},{i}\n" for i in range(4)))
+    write(folder, "a.csv", HEADER + "".join(f"{i},{1.5 * i},{i % 2}\n" for i in range(3)))
+    return folder
+
+
+# ------------------------------------------------------------------ loading
+
+
+def test_loads_one_client_per_file_sorted_by_name(good):
+    tables = byod.load_client_csvs(good, "label", min_rows=3)
+    assert tables.client_names == ("a", "b")
+    assert tables.feature_names == ("age", "size") and tables.label_column == "label"
+    assert tables.num_clients == 2 and tables.num_features == 2 and tables.num_rows == (3, 4)
+    assert tables.x[0].dtype == np.float32 and tables.y[0].dtype == np.int32
+    np.testing.assert_array_equal(tables.x[0], [[0, 0], [1, 1.5], [2, 3]])
+    # b's columns come in another order: matched by name, put in a's order
+    np.testing.assert_array_equal(tables.x[1][:, 0], [0, 1, 2, 3])
+    np.testing.assert_array_equal(tables.x[1][:, 1], [0.5, 1.5, 2.5, 3.5])
+    np.testing.assert_array_equal(tables.y[1], [0, 1, 0, 1])
+
+
+def test_tables_are_frozen_and_read_only(good):
+    tables = byod.load_client_csvs(good, "label", min_rows=3)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        tables.client_names = ("c",)
+    with pytest.raises(ValueError, match="read-only"):
+        tables.x[0][0, 0] = 99.0
+
+
+def test_regression_labels_are_floats(tmp_path):
+    write(tmp_path, "a.csv", HEADER + "1,2,0.25\n3,4,7.5\n")
+    tables = byod.load_client_csvs(tmp_path, "label", task="regression", min_rows=1)
+    assert tables.y[0].dtype == np.float32
+    np.testing.assert_array_equal(tables.y[0], [0.25, 7.5])
+
+
+def test_blank_lines_a_bom_and_spaces_are_tolerated(tmp_path):
+    (tmp_path / "a.csv").write_text("\ufeff age , size,label\n1, 2 ,0\n\n3,4,1\n\n")
+    tables = byod.load_client_csvs(tmp_path, "label", min_rows=2)
+    assert tables.feature_names == ("age", "size")
+    np.testing.assert_array_equal(tables.x[0], [[1, 2], [3, 4]])
+
+
+def test_other_files_and_hidden_files_are_ignored(good):
+    (good / "README.txt").write_text("not a client")
+    (good / ".~lock.a.csv").write_text("junk")
+    (good / "old").mkdir()
+    write(good / "old", "c.csv", "x\n")
+    assert byod.load_client_csvs(good, "label", min_rows=3).client_names == ("a", "b")
+
+
+def test_missing_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        byod.load_client_csvs(tmp_path / "nowhere", "label")
+
+
+def test_folder_is_a_file(tmp_path):
+    write(tmp_path, "a.csv", HEADER + "1,2,0\n")
+    with pytest.raises(ValueError, match="is a file, not a folder"):
+        byod.load_client_csvs(tmp_path / "a.csv", "label")
+
+
+def test_folder_without_csv_files(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(FileNotFoundError, match=r"no CSV files \(\*\.csv\) in folder .*notes\.txt"):
+        byod.load_client_csvs(tmp_path, "label")
+
+
+def test_empty_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no CSV files .* it is empty"):
+        byod.load_client_csvs(tmp_path, "label")
+
+
+def test_mismatched_columns_name_the_file_and_the_columns(good):
+    write(good, "c.csv", "age,weight,label\n1,2,0\n3,4,1\n5,6,0\n")
+    with pytest.raises(ValueError, match=r"c\.csv has other columns than a\.csv: "
+                                         r"missing \['size'\], unexpected \['weight'\]"):
+        byod.load_client_csvs(good, "label", min_rows=3)
+
+
+def test_missing_label_column(good):
+    write(good, "c.csv", "age,size,Label\n1,2,0\n3,4,1\n5,6,0\n")
+    with pytest.raises(ValueError, match=r"c\.csv has no label column 'label' \(did you mean 'Label'\?\)"):
+        byod.load_client_csvs(good, "label", min_rows=3)
+
+
+def test_zero_byte_file(good):
+    write(good, "c.csv", "")
+    with pytest.raises(ValueError, match=r"c\.csv is empty \(0 bytes\)"):
+        byod.load_client_csvs(good, "label", min_rows=3)
+
+
+def test_header_only_file(good):
+    write(good, "c.csv", HEADER)
+    with pytest.raises(ValueError, match=r"c\.csv has a header but no data rows"):
+        byod.load_client_csvs(good, "label", min_rows=3)
+
+
+def test_blank_file_has_no_header(good):
+    write(good, "c.csv", "\n\n")
+    with pytest.raises(ValueError, match=r"c\.csv has no header row"):
+        byod.load_client_csvs(good, "label", min_rows=3)
+
+
+def test_non_numeric_value_names_file_line_column_and_value(good):
+    write(good, "c.csv", HEADER + "1,2,0\n3,large,1\n5,6,0\n")
+    with pytest.raises(ValueError, match=r"c\.csv, line 3, column 'size': 'large' is not a number"):
+        byod.load_client_csvs(good, "label", min_rows=3)
+
+
+@pytest.mark.parametrize("cell", ["", " ", "NA", "n/a", "NaN", "null", "?"])
+def test_missing_values_are_refused_not_filled(good, cell):
+    write(good, "c.csv", HEADER + f"1,2,0\n3,4,1\n{cell},6,0\n")
+    with pytest.raises(ValueError, match=r"c\.csv, line 4, column 'age': missing value .* does "
+                                         "not guess missing values"):
+        byod.load_client_csvs(good, "label", min_rows=3)
+
+
+def test_infinite_value(good):
+    write(good, "c.csv", HEADER + "1,2,0\n3,inf,1\n5,6,0\n")
+    with pytest.raises(ValueError, match=r"c\.csv, line 3, column 'size': 'inf' is not a finite"):
+        byod.load_client_csvs(good, "label", min_rows=3)
+
+
+def test_too_few_rows(good):
+    with pytest.raises(ValueError, match=r"a\.csv has 3 data rows, fewer than min_rows=4"):
+        byod.load_client_csvs(good, "label", min_rows=4)
+
+
+@pytest.mark.parametrize("label", ["0.5", "-1", "M"])
+def test_classification_labels_must_be_class_numbers(good, label):
+    write(good, "c.csv", HEADER + f"1,2,0\n3,4,{label}\n5,6,1\n")
+    expected = ("is not a number" if label == "M"
+                else rf"label '{label}' is not an integer >= 0; classification labels")
+    with pytest.raises(ValueError, match=rf"c\.csv, line 3, column 'label': .*{expected}"):
+        byod.load_client_csvs(good, "label", min_rows=3)
+
+
+def test_integral_floats_are_labels(good):
+    write(good, "c.csv", HEADER + "1,2,0.0\n3,4,1.0\n5,6,2\n")
+    tables = byod.load_client_csvs(good, "label", min_rows=3)
+    np.testing.assert_array_equal(tables.y[2], [0, 1, 2])
+
+
+def test_a_single_label_value_cannot_train_a_classifier(tmp_path):
+    write(tmp_path, "a.csv", HEADER + "1,2,1\n3,4,1\n")
+    with pytest.raises(ValueError, match="needs at least two label values"):
+        byod.load_client_csvs(tmp_path, "label", min_rows=1)
+
+
+def test_a_label_without_features(tmp_path):
+    write(tmp_path, "a.csv", "label\n0\n1\n")
+    with pytest.raises(ValueError, match=r"a\.csv has only the label column 'label'"):
+        byod.load_client_csvs(tmp_path, "label", min_rows=1)
+
+
+def test_ragged_row(good):
+    write(good, "c.csv", HEADER + "1,2,0\n3,4\n5,6,0\n")
+    with pytest.raises(ValueError, match=r"c\.csv, line 3: 2 values, but the header has 3 columns"):
+        byod.load_client_csvs(good, "label", min_rows=3)
+
+
+def test_semicolon_separated_file(tmp_path):
+    write(tmp_path, "a.csv", "age;size;label\n1;2;0\n")
+    with pytest.raises(ValueError, match="separated by commas, not semicolons"):
+        byod.load_client_csvs(tmp_path, "label", min_rows=1)
+
+
+def test_duplicate_and_unnamed_columns(tmp_path):
+    write(tmp_path, "a.csv", "age,age,label\n1,2,0\n")
+    with pytest.raises(ValueError, match=r"a\.csv: the header names a column twice: \['age'\]"):
+        byod.load_client_csvs(tmp_path, "label", min_rows=1)
+    write(tmp_path, "a.csv", "age,,label\n1,2,0\n")
+    with pytest.raises(ValueError, match=r"a\.csv: column 2 of the header has no name"):
+        byod.load_client_csvs(tmp_path, "label", min_rows=1)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(task="clustering"), "task must be one of"),
+    (dict(min_rows=0), "min_rows must be an integer >= 1"),
+    (dict(min_rows=2.5), "min_rows must be an integer >= 1"),
+    (dict(label_column=" "), "label_column must be a column name"),
+])
+def test_bad_arguments(good, kwargs, message):
+    kwargs = {"label_column": "label", **kwargs}
+    with pytest.raises(ValueError, match=message):
+        byod.load_client_csvs(good, **kwargs)
+
+
+# ------------------------------------------------------------------ the shipped example
+
+
+def test_shipped_hospitals_match_the_manifest():
+    entry = json.loads((data.DATA_DIR / "MANIFEST.json").read_text())["derived"]["hospitals"]
+    assert entry["licence"].startswith("CC BY 4.0") and "Breast Cancer Wisconsin" in entry["source"]
+    assert sorted(p.name for p in HOSPITALS.glob("*.csv")) == sorted(entry["files"])
+    for name, info in entry["files"].items():
+        blob = (HOSPITALS / name).read_bytes()
+        assert hashlib.sha256(blob).hexdigest() == info["sha256"], f"{name} changed"
+    tables = byod.load_client_csvs(HOSPITALS, entry["label_column"])
+    for name, rows, labels in zip(tables.client_names, tables.num_rows, tables.y):
+        info = entry["files"][f"{name}.csv"]
+        assert rows == info["rows"] and labels.sum() == info["malignant"]
+
+
+def test_shipped_hospitals_are_a_split_of_breast_cancer():
+    x, y, features = data.load_dataset("breast_cancer")
+    tables = byod.load_client_csvs(HOSPITALS, "malignant")
+    assert list(tables.feature_names) == features
+    pooled = np.column_stack([np.concatenate(tables.x), np.concatenate(tables.y)])
+    original = np.column_stack([x, y])
+    # every row of breast_cancer.csv appears in exactly one hospital file
+    order = lambda t: t[np.lexsort(t.T[::-1])]  # noqa: E731
+    np.testing.assert_array_equal(order(pooled), order(original))
+    shares = [labels.mean() for labels in tables.y]
+    assert max(shares) - min(shares) > 0.5  # label skew
+    assert max(tables.num_rows) >= 4 * min(tables.num_rows)  # quantity skew
+
+
+# ------------------------------------------------------------------ the report
+
+
+PER_CLIENT = {"a": {"alone": 0.9, "federated": 0.95}, "b": {"alone": 0.8, "federated": 0.93}}
+GLOBAL = {"alone": 0.85, "federated": 0.94}
+HISTORY = {"federated": [0.7, 0.9, 0.94]}
+
+
+def test_report_has_a_row_per_client_and_the_figures(tmp_path):
+    path = byod.write_report(tmp_path / "out", PER_CLIENT, GLOBAL, HISTORY,
+                             client_names=["b", "a"], title="Trial", notes=["Two clients."])
+    assert path == tmp_path / "out" / "report.md"
+    text = path.read_text()
+    assert text.startswith("# Trial\n\nTwo clients.\n")
+    assert "| client | alone | federated |" in text
+    assert "| a | 0.900 | 0.950 |" in text and "| b | 0.800 | 0.930 |" in text
+    assert "| **all clients** | **0.850** | **0.940** |" in text
+    assert "| federated | 3 | 0.700 | 0.940 | 0.940 |" in text
+    for png in ("per_client.png", "per_round.png"):
+        assert f"]({png})" in text
+        assert (tmp_path / "out" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_report_is_the_same_when_written_again(tmp_path):
+    first = byod.write_report(tmp_path, PER_CLIENT, GLOBAL, HISTORY).read_bytes()
+    figure = (tmp_path / "per_client.png").read_bytes()
+    assert byod.write_report(tmp_path, PER_CLIENT, GLOBAL, HISTORY).read_bytes() == first
+    assert (tmp_path / "per_client.png").read_bytes() == figure
+
+
+def test_report_without_history_drops_a_stale_round_figure(tmp_path):
+    byod.write_report(tmp_path, PER_CLIENT, GLOBAL, HISTORY)
+    text = byod.write_report(tmp_path, PER_CLIENT, GLOBAL).read_text()
+    assert "per_round.png" not in text and not (tmp_path / "per_round.png").exists()
+
+
+def test_report_escapes_pipes_in_names(tmp_path):
+    text = byod.write_report(tmp_path, {"a|b": {"acc": 1.0}}, {"acc": 1.0}).read_text()
+    assert "| a\\|b | 1.000 |" in text
+
+
+@pytest.mark.parametrize("per_client, global_metrics, message", [
+    ({}, GLOBAL, "per_client_metrics must be a non-empty mapping"),
+    ({"a": {}}, GLOBAL, r"per_client_metrics\['a'\] must be a non-empty mapping"),
+    ({"a": {"alone": 0.9}, "b": {"federated": 0.9}}, GLOBAL,
+     r"per_client_metrics\['b'\] has metrics \['federated'\], but 'a' has \['alone'\]"),
+    (PER_CLIENT, {}, "global_metrics must be a non-empty mapping"),
+    (PER_CLIENT, {"alone": 0.8}, r"global_metrics has metrics \['alone'\], but the clients have"),
+    ({"a": {"alone": "high"}}, {"alone": 0.9}, r"per_client_metrics\['a'\]\['alone'\] must be a number"),
+    ({"a": {"alone": float("nan")}}, {"alone": 0.9}, "must be a finite number"),
+    ({"a": {"alone": 0.9}}, {"alone": None}, r"global_metrics\['alone'\] must be a number"),
+    ({"": {"alone": 0.9}}, {"alone": 0.9}, "client names must be non-empty strings"),
+])
+def test_report_refuses_bad_metrics(tmp_path, per_client, global_metrics, message):
+    with pytest.raises(ValueError, match=message):
+        byod.write_report(tmp_path, per_client, global_metrics)
+    assert not (tmp_path / "report.md").exists()
+
+
+def test_report_refuses_mismatched_client_names(tmp_path):
+    with pytest.raises(ValueError, match=r"does not match client_names: missing \['c'\], unexpected \['b'\]"):
+        byod.write_report(tmp_path, PER_CLIENT, GLOBAL, client_names=["a", "c"])
+
+
+@pytest.mark.parametrize("history, message", [
+    ({}, "history must be None or a non-empty mapping"),
+    ({"federated": []}, r"history\['federated'\] must be a non-empty sequence"),
+    ({"federated": "0.9"}, r"history\['federated'\] must be a non-empty sequence"),
+    ({"federated": [0.5, float("inf")]}, r"history\['federated'\]\[1\] must be a finite number"),
+])
+def test_report_refuses_bad_history(tmp_path, history, message):
+    with pytest.raises(ValueError, match=message):
+        byod.write_report(tmp_path, PER_CLIENT, GLOBAL, history)
+
+
+def test_report_folder_must_not_be_a_file(tmp_path):
+    (tmp_path / "report").write_text("")
+    with pytest.raises(ValueError, match="is a file; write_report needs a folder"):
+        byod.write_report(tmp_path / "report", PER_CLIENT, GLOBAL)
+
+
+def test_hospitals_copy_with_a_broken_file_is_refused(tmp_path):
+    """The error case notebook 07 shows: a hospital exports its labels as M/B."""
+    shutil.copytree(HOSPITALS, tmp_path / "hospitals")
+    path = tmp_path / "hospitals" / "hospital_c.csv"
+    header, first, *rest = path.read_text().splitlines(keepends=True)
+    path.write_text(header + first.rsplit(",", 1)[0] + ",B\n" + "".join(rest))
+    with pytest.raises(ValueError, match=r"hospital_c\.csv, line 2, column 'malignant': 'B' is not a number"):
+        byod.load_client_csvs(tmp_path / "hospitals", "malignant")
