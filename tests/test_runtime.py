@@ -180,3 +180,13 @@ def test_leftover_worker_check_sees_a_running_worker(tmp_path):
         proc.kill()
         proc.wait()
     assert leftover_workers(since, timeout=0) == []
+
+
+@pytest.mark.parametrize("attribute, value, match", [
+    ("platform", "darwin", "needs Linux on x86-64; this is darwin"),
+    ("version_info", (3, 12, 1), "needs Python 3.11; this is Python"),
+])
+def test_check_platform_says_what_is_needed(monkeypatch, attribute, value, match):
+    monkeypatch.setattr(runtime.sys, attribute, value)
+    with pytest.raises(RuntimeError, match=match):
+        runtime.check_platform()
