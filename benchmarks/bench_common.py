@@ -8,10 +8,8 @@ over from one measurement to the next. A child writes its records as JSON to a f
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -19,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any, Sequence
+
+from fedlab import runtime
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -114,18 +114,6 @@ def cpu_seconds(pid: int | None = None) -> float | None:
 
 # ------------------------------------------------------------------ child processes
 
-_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
-
-
-def die_with_parent(parent_pid: int) -> None:
-    """Runs in a child between fork and exec: the kernel sends it SIGKILL when the parent
-    (strictly: the parent's thread that started it) ends, however it ends."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
-        os._exit(127)
-    if os.getppid() != parent_pid:  # the parent died before prctl took effect
-        os._exit(0)
-
 
 def child_env() -> dict[str, str]:
     env = dict(os.environ)
@@ -152,7 +140,7 @@ def run_child(args: Sequence[str], timeout: float, what: str) -> list[dict] | st
         try:
             proc = subprocess.run(cmd, stdout=sys.stderr, stderr=sys.stderr, env=child_env(),
                                   timeout=timeout, cwd=ROOT,
-                                  preexec_fn=lambda: die_with_parent(parent))
+                                  preexec_fn=lambda: runtime.die_with_parent(parent))
         except subprocess.TimeoutExpired:
             return f"{what}: timed out after {timeout:.0f} s"
         if out.exists():  # a child that fails part-way writes error records for that part

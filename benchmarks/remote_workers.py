@@ -47,6 +47,7 @@ import sys
 import time
 
 import bench_common as common
+from fedlab import runtime
 
 GRPC_OPTIONS = [  # as TFF's own local context (executor_stacks/executor_factory.py)
     ("grpc.max_message_length", 2 * 1000 * 1000 * 1000),
@@ -110,7 +111,7 @@ class LocalWorkers:
                 proc = subprocess.Popen(
                     [binary, f"--port={port}", "--max_concurrent_computation_calls=-1"],
                     stdout=out, stderr=out, stdin=subprocess.DEVNULL,
-                    preexec_fn=lambda: common.die_with_parent(parent))
+                    preexec_fn=lambda: runtime.die_with_parent(parent))
                 self.procs.append(proc)
                 self.targets.append(f"127.0.0.1:{port}")
         except BaseException:
@@ -122,15 +123,7 @@ class LocalWorkers:
         return [p.pid for p in self.procs if p.poll() is None]
 
     def stop(self, timeout: float = 5.0) -> None:
-        running = [p for p in self.procs if p.poll() is None]
-        for proc in running:
-            proc.send_signal(signal.SIGINT)
-        for proc in running:
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        runtime.stop_processes(self.procs, timeout)
         for proc in self.procs:  # reap any that ended on their own
             if proc.returncode is None:
                 proc.poll()

@@ -32,8 +32,9 @@ _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 _workers: "weakref.WeakSet[subprocess.Popen]" = weakref.WeakSet()
 
 
-def _die_with_parent(parent_pid: int) -> None:
-    """Runs in the child between fork and exec: ask the kernel for SIGKILL when the parent dies."""
+def die_with_parent(parent_pid: int) -> None:
+    """Runs in a child between fork and exec (`preexec_fn`): Linux sends the child SIGKILL when
+    the parent (strictly, the parent's thread that started it) ends, however it ends."""
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
         os._exit(127)
@@ -46,7 +47,7 @@ class _WorkerPopen(subprocess.Popen):
 
     def __init__(self, args, **kwargs):
         parent_pid = os.getpid()
-        kwargs.setdefault("preexec_fn", lambda: _die_with_parent(parent_pid))
+        kwargs.setdefault("preexec_fn", lambda: die_with_parent(parent_pid))
         super().__init__(args, **kwargs)
         _workers.add(self)
 
@@ -56,9 +57,9 @@ def worker_pids() -> list[int]:
     return sorted(p.pid for p in list(_workers) if p.poll() is None)
 
 
-def stop_workers(timeout: float = 5.0) -> int:
-    """Stops every TFF worker process started by this process; returns how many were running."""
-    running = [p for p in list(_workers) if p.poll() is None]
+def stop_processes(procs, timeout: float = 5.0) -> int:
+    """Stops processes with SIGINT (SIGKILL after `timeout` s) and reaps them; returns how many ran."""
+    running = [p for p in procs if p.poll() is None]
     for proc in running:
         proc.send_signal(signal.SIGINT)
     for proc in running:
@@ -68,6 +69,11 @@ def stop_workers(timeout: float = 5.0) -> int:
             proc.kill()
             proc.wait()
     return len(running)
+
+
+def stop_workers(timeout: float = 5.0) -> int:
+    """Stops every TFF worker process started by this process; returns how many were running."""
+    return stop_processes(list(_workers), timeout)
 
 
 def _kill_if_running(pid: int, sig: int) -> None:
