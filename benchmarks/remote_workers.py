@@ -110,7 +110,7 @@ class LocalWorkers:
                 out = None if self.verbose else subprocess.DEVNULL
                 proc = subprocess.Popen(
                     [binary, f"--port={port}", "--max_concurrent_computation_calls=-1"],
-                    stdout=out, stderr=out, stdin=subprocess.DEVNULL,
+                    stdout=out, stderr=out, stdin=subprocess.DEVNULL, env=runtime.worker_env(),
                     preexec_fn=lambda: runtime.die_with_parent(parent))
                 self.procs.append(proc)
                 self.targets.append(f"127.0.0.1:{port}")

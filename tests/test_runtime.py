@@ -165,6 +165,27 @@ def test_second_setup_replaces_the_worker():
     assert "Exception ignored" not in proc.stderr, proc.stderr[-2000:]
 
 
+@pytest.mark.parametrize("preset, expected", [(None, "2"), ("4", "4")])
+def test_worker_gets_the_malloc_arena_limit(preset, expected):
+    """TFF's worker runs with MALLOC_ARENA_MAX=2 unless the environment already sets it."""
+    code = START_TFF + textwrap.dedent(
+        """
+        pid = runtime.worker_pids()[0]
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            env = dict(item.split(b"=", 1) for item in f.read().split(b"\\0") if b"=" in item)
+        print("ARENAS", env.get(b"MALLOC_ARENA_MAX", b"unset").decode(), flush=True)
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    if preset is not None:
+        env["MALLOC_ARENA_MAX"] = preset
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=180, env=dict(env, TF_CPP_MIN_LOG_LEVEL="3"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    line = next(line for line in proc.stdout.splitlines() if line.startswith("ARENAS"))
+    assert line.split()[1] == expected
+
+
 def test_leftover_worker_check_sees_a_running_worker(tmp_path):
     """The end-of-run check (tests/notebook_report.py) must be able to fail."""
     from notebook_report import leftover_workers
