@@ -6,11 +6,16 @@ VENV   ?= .venv
 UNAME  ?= $(shell uname -s)/$(shell uname -m)
 LAB_ARGS ?=
 PYTEST_ARGS ?=
+# Set-up installs from the folder $(WHEELHOUSE) with no network when that folder exists (`make
+# wheelhouse` fills it); WHEELHOUSE= (empty) installs from the package index even so.
+WHEELHOUSE ?= wheelhouse
+STUDENT_OUTPUTS ?= keep
 
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PIP_SOURCE = $(if $(wildcard $(WHEELHOUSE)),--no-index --find-links $(WHEELHOUSE))
 
-.PHONY: env lab test execute lock clean-env
+.PHONY: env lab test execute book student wheelhouse lock clean-env
 
 env: $(STAMP)
 
@@ -22,9 +27,9 @@ $(STAMP): requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null || { echo "fedlab needs Python 3.11 (TensorFlow Federated 0.87.0 supports 3.9-3.11): '$(PYTHON)' is Python $$($(PYTHON) -c 'import platform; print(platform.python_version())' 2>/dev/null); run make with PYTHON=/path/to/python3.11."; exit 1; }
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	@echo "Installing the locked environment (about 2.8 GB on the first run)..."
-	$(BIN)/python -m pip install --quiet --no-deps -r requirements.lock
-	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	@echo "Installing the locked environment (about 2.8 GB on the first run)$(if $(PIP_SOURCE), from $(WHEELHOUSE) with no network)..."
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements.lock$(if $(PIP_SOURCE), $(PIP_SOURCE) || { echo "$(WHEELHOUSE) lacks a wheel of requirements.lock: run make wheelhouse again (it needs the network) or make with WHEELHOUSE= to install from the package index."; exit 1; })
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .$(if $(PIP_SOURCE), $(PIP_SOURCE))
 	touch $(STAMP)
 
 # JupyterLab refuses to run as root unless told; root is usual in containers.
@@ -46,6 +51,44 @@ bench: $(STAMP)
 # For authors: re-run every notebook in place and store its outputs.
 execute: $(STAMP)
 	tests/offline.sh $(BIN)/python tests/execute.py notebooks/*.ipynb notebooks/solutions/*.ipynb
+
+# The course as a static HTML book (Jupyter Book, docs/book/): runs every notebook and solution
+# afresh, offline, then writes the site to _build/book/_build/html/ (open index.html there).
+# A notebook error or a Sphinx warning fails the build. About 10 minutes on 2 cores.
+book: $(STAMP)
+	tests/offline.sh $(BIN)/jupyter-book build . --all -W --keep-going \
+	  --config docs/book/_config.yml --toc docs/book/_toc.yml --path-output _build/book
+
+# For teachers: the student edition in student/, the lessons without the exercises' answers;
+# STUDENT_OUTPUTS=clear also clears the outputs (default keep). See tools/make_student.py.
+student: $(STAMP)
+	$(BIN)/python tools/make_student.py --outputs "$(STUDENT_OUTPUTS)" --out student
+
+# For teachers in rooms with poor internet: download every wheel of requirements.lock (about
+# 0.8 GB, needs the network) into $(WHEELHOUSE). The wheels are those for the lock's platform
+# (Linux x86-64 with glibc 2.31 or newer, Python 3.11), not this machine's newest, so that older
+# Linux machines can use them too; run it on Linux x86-64 with Python 3.11, like set-up. Set-up
+# then installs from the folder with no network; copy the repository with the folder to share
+# both. Only a complete download replaces the folder; `make test` checks it against the lock.
+# SOURCE_ONLY: locked packages with no wheel for Python 3.11 (jax 0.4.13, see pyproject.toml, and
+# sqlalchemy 1.4.20, which google-vizier pins); they are built here into pure-Python wheels
+# (sqlalchemy without its optional C speed-ups), so that set-up builds nothing and needs no compiler.
+WHEEL_PLATFORMS := $(foreach v,31 30 29 28 27 26 25 24 23 22 21 20 19 18 17 16 15 14 13 12 11 10 9 8 7 6 5,manylinux_2_$(v)_x86_64) \
+                   manylinux2014_x86_64 manylinux2010_x86_64 manylinux1_x86_64
+SOURCE_ONLY := jax sqlalchemy
+wheelhouse:
+	rm -rf $(WHEELHOUSE).tmp
+	$(PYTHON) -m venv $(WHEELHOUSE).tmp/pip
+	$(WHEELHOUSE).tmp/pip/bin/python -m pip download --progress-bar off --no-deps \
+	  --only-binary=:all: $(addprefix --no-binary=,$(SOURCE_ONLY)) \
+	  --implementation cp --python-version 3.11 $(addprefix --platform ,$(WHEEL_PLATFORMS)) \
+	  -r requirements.lock --dest $(WHEELHOUSE).tmp/wheels
+	$(if $(SOURCE_ONLY),DISABLE_SQLALCHEMY_CEXT=1 $(WHEELHOUSE).tmp/pip/bin/python -m pip wheel --progress-bar off --no-deps \
+	  --wheel-dir $(WHEELHOUSE).tmp/wheels $(WHEELHOUSE).tmp/wheels/*.tar.gz)
+	rm -f $(WHEELHOUSE).tmp/wheels/*.tar.gz
+	rm -rf $(WHEELHOUSE)
+	mv $(WHEELHOUSE).tmp/wheels $(WHEELHOUSE)
+	rm -rf $(WHEELHOUSE).tmp
 
 # For maintainers: re-resolve requirements.lock from pyproject.toml (needs uv and the network),
 # then copy its pins into environment.yml (all but TFF itself, which conda users add by hand).
