@@ -157,6 +157,7 @@ def test_makefile_book_command_builds_in_place():
     assert command[command.index("--path-output") + 1] == "/tmp/out"
 
 
+@pytest.mark.slow
 def test_book_has_every_page(book_html: Path):
     """Every notebook has its page, with its title, links to every page, its figures, and
     nothing that must be fetched from the network."""
@@ -505,6 +506,7 @@ def screenshot(browser: Chromium, path: Path) -> None:
     assert data.startswith(b"\x89PNG") and len(data) > 10_000, f"{path}: not a real screenshot"
 
 
+@pytest.mark.slow
 def test_book_in_chromium(book_html: Path, tmp_path: Path):
     """Every page, opened in headless Chromium from a local server, is complete and offline."""
     executable = find_chromium()
