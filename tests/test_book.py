@@ -479,7 +479,9 @@ def pending_requests(events: list[dict]) -> set[str]:
 def network_summary(events: list[dict]) -> dict:
     """The URLs a page asked for, the requests that failed and the HTTP statuses it got.
 
-    The browser's own request for /favicon.ico (the book has no icon) is left out.
+    The browser's own request for /favicon.ico (the book has no icon) is left out, by request
+    id and by URL: it may have been sent while the previous page was open, so that only its
+    answer falls among `events`.
     """
     favicon = {e["params"]["requestId"] for e in events
                if e["method"] == "Network.requestWillBeSent"
@@ -494,7 +496,8 @@ def network_summary(events: list[dict]) -> dict:
               and not e["params"].get("canceled")]
     statuses = [(e["params"]["response"]["url"], int(e["params"]["response"]["status"]))
                 for e in events if e["method"] == "Network.responseReceived"
-                and e["params"]["response"]["url"].startswith("http")]
+                and e["params"]["response"]["url"].startswith("http")
+                and not e["params"]["response"]["url"].endswith("/favicon.ico")]
     return {"urls": sorted(set(urls.values())), "failed": failed, "statuses": statuses}
 
 
@@ -573,3 +576,12 @@ def test_page_problems_reports_a_broken_page():
                      "next-page link is None", "outside the local server", "failed (net::ERR)",
                      "answered 404"):
         assert expected in found, f"{expected!r} not reported in:\n{found}"
+
+
+def test_network_summary_leaves_out_the_favicon_only():
+    """The browser's favicon request may start on one page and be answered on the next."""
+    base = "http://127.0.0.1:1/"
+    answer = lambda url, status: {"method": "Network.responseReceived", "params": {
+        "requestId": url, "response": {"url": url, "status": status}}}
+    events = [answer(base + "favicon.ico", 404), answer(base + "_images/a.png", 404)]
+    assert network_summary(events)["statuses"] == [(base + "_images/a.png", 404)]
