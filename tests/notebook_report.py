@@ -2,13 +2,15 @@
 
 - At the end it prints, per notebook, the run time and the share of code cells whose output
   nbval compares.
-- It fails the run if a TFF `worker_binary` process that started during the run is still running
-  at the end: the course promises that none outlives the kernel or script that started it.
+- It fails the run if a TFF `worker_binary` process, or a federated program
+  (`python -m fedlab.program`, notebook 09), that started during the run is still running at
+  the end: the course promises that none outlives the kernel or script that started it.
 """
 
 from __future__ import annotations
 
 import collections
+import sys
 import time
 from pathlib import Path
 
@@ -30,14 +32,23 @@ def pytest_runtest_logreport(report):
             _failed.add(path)
 
 
-def leftover_workers(since: float, timeout: float = 10.0) -> list[psutil.Process]:
-    """TFF workers created after `since` that still run (zombies count as ended)."""
+def is_program(cmdline: list[str] | None) -> bool:
+    """True for the command line of a federated program, `python -m fedlab.program ...`."""
+    cmdline = cmdline or []
+    return any(a == "-m" and b == "fedlab.program" for a, b in zip(cmdline, cmdline[1:]))
+
+
+def leftover_workers(since: float, timeout: float = 10.0,
+                     programs: bool = False) -> list[psutil.Process]:
+    """TFF workers created after `since` that still run (zombies count as ended); with
+    `programs`, federated programs (`python -m fedlab.program`) too."""
     deadline = time.monotonic() + timeout
     while True:
         left = []
-        for proc in psutil.process_iter(["name", "create_time", "status"]):
+        for proc in psutil.process_iter(["name", "create_time", "status", "cmdline"]):
             info = proc.info
-            if (info["name"] == "worker_binary" and info["create_time"] >= since - 1
+            wanted = info["name"] == "worker_binary" or (programs and is_program(info["cmdline"]))
+            if (wanted and info["create_time"] >= since - 1
                     and info["status"] != psutil.STATUS_ZOMBIE):
                 left.append(proc)
         if not left or time.monotonic() > deadline:
@@ -47,7 +58,12 @@ def leftover_workers(since: float, timeout: float = 10.0) -> list[psutil.Process
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session, exitstatus):
-    left = leftover_workers(_started)
+    # The workers of this pytest process's own TFF context are stopped at its exit (atexit);
+    # stop them now, so that what is left is what a kernel, a script or a test failed to stop.
+    runtime = sys.modules.get("fedlab.runtime")
+    if runtime is not None:
+        runtime.stop_workers()
+    left = leftover_workers(_started, programs=True)
     if left:
         session.config._fedlab_leftover = [p.pid for p in left]
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -57,8 +73,9 @@ def pytest_terminal_summary(terminalreporter, config):
     write = terminalreporter.write_line
     leftover = getattr(config, "_fedlab_leftover", None)
     if leftover:
-        terminalreporter.section("TFF workers left running", red=True)
-        write(f"FAILED: TFF worker processes started by this run are still running: pids {leftover}")
+        terminalreporter.section("TFF workers or federated programs left running", red=True)
+        write(f"FAILED: TFF worker or federated program processes started by this run are still "
+              f"running: pids {leftover}")
     if not _durations:
         return
     terminalreporter.section("notebooks: run time and share of code cells compared by nbval")
