@@ -7,7 +7,7 @@ can reach at HOST:PORT. This script:
 1. starts N `worker_binary` processes on 127.0.0.1 (free ports), or uses workers that are
    already running somewhere (`--targets HOST:PORT,...`);
 2. builds one TFF execution context per worker (a `tff.framework.RemoteExecutor` on a gRPC
-   channel to it) and, for more than one worker, TFF's
+   channel to it; `fedlab.workers` holds these pieces) and, for more than one worker, TFF's
    `tff.backends.native.create_mergeable_comp_execution_context` over them: each round is
    compiled to "mergeable" form, the clients are split into one sub-round per worker, the
    workers run their sub-rounds concurrently, and the partial aggregates are merged;
@@ -39,154 +39,11 @@ workers given with --targets are never stopped by it.
 from __future__ import annotations
 
 import argparse
-import atexit
-import os
 import signal
-import subprocess
 import sys
-import time
 
 import bench_common as common
-from fedlab import runtime
-
-GRPC_OPTIONS = [  # as TFF's own local context (executor_stacks/executor_factory.py)
-    ("grpc.max_message_length", 2 * 1000 * 1000 * 1000),
-    ("grpc.max_receive_message_length", 2 * 1000 * 1000 * 1000),
-    ("grpc.max_send_message_length", 2 * 1000 * 1000 * 1000),
-]
-
-
-def worker_binary_path() -> str:
-    """TFF's C++ worker: tensorflow_federated/data/worker_binary inside site-packages."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("tensorflow_federated")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("tensorflow_federated is not installed in this Python")
-    path = os.path.join(list(spec.submodule_search_locations)[0], "data", "worker_binary")
-    if not os.path.isfile(path):
-        raise RuntimeError(f"TFF's worker binary is missing: expected it at {path}")
-    return path
-
-
-def parse_targets(text: str) -> list[str]:
-    """'host:port,host:port' -> ['host:port', ...], with the ports checked."""
-    targets = []
-    for item in (t.strip() for t in text.split(",")):
-        if not item:
-            continue
-        host, sep, port = item.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError(f"targets must be HOST:PORT[,HOST:PORT...], got {item!r}")
-        targets.append(item)
-    if not targets:
-        raise ValueError("targets is empty")
-    return targets
-
-
-class LocalWorkers:
-    """N worker_binary processes on 127.0.0.1, stopped on exit (a context manager).
-
-    Every process is started with PR_SET_PDEATHSIG (the kernel kills it if this process
-    dies, even by SIGKILL); `stop()` runs on leaving the `with` block, on normal interpreter
-    exit (atexit) and on SIGTERM (turned into SystemExit).
-    """
-
-    def __init__(self, count: int, verbose: bool = False):
-        self.count, self.verbose = count, verbose
-        self.procs: list[subprocess.Popen] = []
-        self.targets: list[str] = []
-
-    def __enter__(self) -> "LocalWorkers":
-        import portpicker
-
-        if threading_is_not_main():
-            raise RuntimeError("start workers from the main thread (PR_SET_PDEATHSIG is per thread)")
-        binary, parent = worker_binary_path(), os.getpid()
-        atexit.register(self.stop)
-        try:
-            for _ in range(self.count):
-                port = portpicker.pick_unused_port()
-                out = None if self.verbose else subprocess.DEVNULL
-                proc = subprocess.Popen(
-                    [binary, f"--port={port}", "--max_concurrent_computation_calls=-1"],
-                    stdout=out, stderr=out, stdin=subprocess.DEVNULL, env=runtime.worker_env(),
-                    preexec_fn=lambda: runtime.die_with_parent(parent))
-                self.procs.append(proc)
-                self.targets.append(f"127.0.0.1:{port}")
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def pids(self) -> list[int]:
-        return [p.pid for p in self.procs if p.poll() is None]
-
-    def stop(self, timeout: float = 5.0) -> None:
-        runtime.stop_processes(self.procs, timeout)
-        for proc in self.procs:  # reap any that ended on their own
-            if proc.returncode is None:
-                proc.poll()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-        atexit.unregister(self.stop)
-
-
-def threading_is_not_main() -> bool:
-    import threading
-
-    return threading.current_thread() is not threading.main_thread()
-
-
-def wait_ready(stub, target: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not stub.is_ready:
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"no TFF worker answered at {target} within {timeout:.0f} s")
-        time.sleep(0.2)
-
-
-def make_context(target: str, asynchronous: bool):
-    """A TFF execution context whose computations run on the worker at `target`."""
-    import grpc
-    import tensorflow_federated as tff
-    from tensorflow_federated.python.core.environments.tensorflow_frontend import (
-        tensorflow_computation,
-    )
-
-    stub = tff.framework.RemoteExecutorGrpcStub(grpc.insecure_channel(target, GRPC_OPTIONS))
-    wait_ready(stub, target)
-
-    def stack_fn(cardinalities):
-        if cardinalities.get(tff.CLIENTS) is None:  # e.g. initialize(): no client values
-            cardinalities[tff.CLIENTS] = 0
-        executor = tff.framework.RemoteExecutor(stub)
-        executor.set_cardinalities(cardinalities)
-        return executor
-
-    factory = tff.framework.ResourceManagingExecutorFactory(executor_stack_fn=stack_fn)
-    cls = tff.framework.AsyncExecutionContext if asynchronous else tff.framework.SyncExecutionContext
-    return cls(executor_fn=factory,
-               compiler_fn=tff.backends.native.desugar_and_transform_to_native,
-               transform_args=tensorflow_computation.transform_args,
-               transform_result=tensorflow_computation.transform_result)
-
-
-def set_context(targets: list[str], mode: str) -> None:
-    """Make `targets` TFF's default context: 'sync' (one worker) or 'mergeable' (any number)."""
-    import tensorflow_federated as tff
-
-    if mode == "sync":
-        if len(targets) != 1:
-            raise ValueError(f"mode 'sync' takes exactly one worker, got {len(targets)}")
-        tff.framework.set_default_context(make_context(targets[0], asynchronous=False))
-    elif mode == "mergeable":
-        tff.backends.native.set_mergeable_comp_execution_context(
-            [make_context(t, asynchronous=True) for t in targets])
-    else:
-        raise ValueError(f"mode must be 'sync' or 'mergeable', got {mode!r}")
-
+from fedlab.workers import LocalWorkers, parse_targets, set_context
 
 def run_config(args) -> list[dict]:
     """One configuration, in this process: start (or reach) the workers, run the rounds."""

@@ -77,6 +77,7 @@ from __future__ import annotations
 import atexit
 import os
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -134,6 +135,32 @@ def parse_targets(text: str) -> list[str]:
     if not targets:
         raise ValueError("targets is empty: give at least one HOST:PORT")
     return targets
+
+
+# Starts a program that dies with this process: `runtime.die_with_parent`, then exec. Run as
+# `python -c _LAUNCHER PARENT_PID PROGRAM ARGS...` instead of calling die_with_parent from
+# `preexec_fn`: a `preexec_fn` makes Python fork(), and a fork() while gRPC's threads run (any
+# TFF context has used gRPC) makes gRPC print "Other threads are currently calling into gRPC,
+# skipping fork() handlers" on stderr, into the notebook. Without `preexec_fn` Python starts
+# the child with vfork(), which runs no fork handlers. The signal on the parent's death
+# survives the exec.
+_LAUNCHER = ("import os, sys\n"
+             "from fedlab.runtime import die_with_parent\n"
+             "die_with_parent(int(sys.argv[1]))\n"
+             "os.execv(sys.argv[2], sys.argv[2:])\n")
+
+
+def _launch_args(program: str, *args: str) -> list[str]:
+    return [sys.executable, "-c", _LAUNCHER, str(os.getpid()), program, *args]
+
+
+def _launch_env() -> dict[str, str]:
+    """`runtime.worker_env()`, with fedlab importable by the launcher from any folder."""
+    env = runtime.worker_env()
+    package_parent = str(Path(runtime.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH"))
+                                        if p)
+    return env
 
 
 def _pick_port() -> int:
@@ -199,17 +226,16 @@ class LocalWorkers:
             raise RuntimeError("start workers from the main thread (PR_SET_PDEATHSIG ties a "
                                "worker to the thread that started it)")
         self._check_site_dirs()
-        binary, parent = worker_binary_path(), os.getpid()
+        binary = worker_binary_path()
         atexit.register(self.stop)
         try:
             for i in range(self.count):
                 port = _pick_port()
                 out = None if self.verbose else subprocess.DEVNULL
                 proc = subprocess.Popen(
-                    [binary, f"--port={port}", "--max_concurrent_computation_calls=-1"],
-                    stdout=out, stderr=out, stdin=subprocess.DEVNULL, env=runtime.worker_env(),
-                    cwd=None if self.site_dirs is None else self.site_dirs[i],
-                    preexec_fn=lambda: runtime.die_with_parent(parent))
+                    _launch_args(binary, f"--port={port}", "--max_concurrent_computation_calls=-1"),
+                    stdout=out, stderr=out, stdin=subprocess.DEVNULL, env=_launch_env(),
+                    cwd=None if self.site_dirs is None else self.site_dirs[i])
                 self.procs.append(proc)
                 self.targets.append(f"127.0.0.1:{port}")
         except BaseException:
@@ -254,6 +280,16 @@ def _reachable(target: str, timeout: float) -> bool:
         channel.close()
 
 
+def _describe(err: Exception) -> str:
+    """'UNAVAILABLE: first line of the details' for a gRPC error, else the error's text."""
+    try:
+        code, details = err.code(), err.details() or ""
+    except Exception:  # not a finished gRPC call
+        return f"{type(err).__name__}: {str(err).splitlines()[0][:160] if str(err) else ''}"
+    first = details.splitlines()[0] if details else ""
+    return f"gRPC {getattr(code, 'name', code)}: {first[:160]}"
+
+
 def _checked_stub_class():
     """A `RemoteExecutorGrpcStub` that turns a lost worker into `WorkerLostError` (see the
     module's docstring); built on first use so that importing this module imports no TFF."""
@@ -263,21 +299,28 @@ def _checked_stub_class():
     class CheckedStub(tff.framework.RemoteExecutorGrpcStub):
         def __init__(self, channel, target: str, lost_after: float):
             super().__init__(channel)
-            self.target, self.lost_after = target, lost_after
+            self.target, self.lost_after, self.lost = target, lost_after, False
 
         def _checked(self, name, request):
             try:
-                return getattr(super(), name)(request)
+                response = getattr(super(), name)(request)
             except executors_errors.RetryableError as err:
-                if _reachable(self.target, self.lost_after):
+                # Once lost, later calls fail at once; a worker that answers again is found
+                # by the next call that succeeds.
+                if not self.lost and _reachable(self.target, self.lost_after):
                     raise  # the worker answers: let TFF retry
+                self.lost = True
                 raise WorkerLostError(
-                    f"TFF worker at {self.target} is unreachable: a call failed ({err}) and "
-                    f"no connection could be made within {self.lost_after:g} s. It may have "
-                    "died; start the workers again and set the context again.") from None
+                    f"TFF worker at {self.target} is unreachable ({_describe(err)}); no "
+                    f"connection could be made within {self.lost_after:g} s. It may have "
+                    "died: start the workers again and set the context again.") from None
+            self.lost = False
+            return response
 
+    # The calls of a computation. Not `dispose`/`dispose_executor`: TFF sends them while
+    # cleaning up and ignores their gRPC errors.
     for name in ("get_executor", "create_value", "create_struct", "create_call",
-                 "create_selection", "compute", "dispose", "dispose_executor"):
+                 "create_selection", "compute"):
         setattr(CheckedStub, name,
                 lambda self, request, _name=name: self._checked(_name, request))
     return CheckedStub
