@@ -194,21 +194,39 @@ def test_a_checkpoint_of_another_model_is_refused(tmp_path, fedavg_program, othe
 # ------------------------------------------------------------ a real crash
 
 
-def _start(clients, output_dir, num_rounds):
-    from fedlab import runtime
+def _command(clients, output_dir, num_rounds, parent_pid):
+    return [sys.executable, "-m", "fedlab.program", str(clients[0]), str(output_dir),
+            "--num-rounds", str(num_rounds), "--clients-per-round", str(CLIENTS_PER_ROUND),
+            "--parent-pid", str(parent_pid)]
 
-    cmd = [sys.executable, "-m", "fedlab.program", str(clients[0]), str(output_dir),
-           "--num-rounds", str(num_rounds), "--clients-per-round", str(CLIENTS_PER_ROUND)]
-    log = open(output_dir.parent / f"{output_dir.name}.log", "w")
-    parent = os.getpid()
-    return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                            preexec_fn=lambda: runtime.die_with_parent(parent))
+
+def _start(clients, output_dir, num_rounds):
+    with open(output_dir.parent / f"{output_dir.name}.log", "a") as log:
+        return subprocess.Popen(_command(clients, output_dir, num_rounds, os.getpid()),
+                                stdout=log, stderr=subprocess.STDOUT)
+
+
+def _ended(proc: psutil.Process) -> bool:
+    try:
+        return proc.status() == psutil.STATUS_ZOMBIE  # ended; its new parent has not reaped it
+    except psutil.NoSuchProcess:
+        return True
+
+
+def _wait_ended(procs, timeout=15.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not all(_ended(p) for p in procs):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def _wait_for(path, proc, timeout=120.0):
     deadline = time.monotonic() + timeout
     while not path.exists():
-        assert proc.poll() is None, "the program ended before it saved the state waited for"
+        running = proc.poll() is None if hasattr(proc, "poll") else not _ended(proc)
+        assert running, "the program ended before it saved the state waited for"
         assert time.monotonic() < deadline, f"no {path.name} after {timeout} s"
         time.sleep(0.02)
 
@@ -228,9 +246,7 @@ def test_sigkill_and_restart_give_the_uninterrupted_weights(tmp_path, clients, f
         proc.kill()
         proc.wait()
     assert proc.returncode == -signal.SIGKILL
-    assert len(workers) == 1
-    psutil.wait_procs(workers, timeout=10)
-    assert not any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in workers)
+    assert len(workers) == 1 and _wait_ended(workers)  # the program's worker died with it
     killed_at = max(int(p.name.removeprefix(program.STATE_PREFIX))
                     for p in (output_dir / program.STATE_DIR).iterdir()
                     if p.name.removeprefix(program.STATE_PREFIX).isdigit())
@@ -249,6 +265,30 @@ def test_sigkill_and_restart_give_the_uninterrupted_weights(tmp_path, clients, f
     full = _run(fedavg_program, clients, tmp_path / "full", num_rounds)
     assert int(resumed.round_num) == num_rounds and _same(full, resumed)
     assert _csv_rounds(output_dir) == list(range(1, num_rounds + 1))
+
+
+def test_the_program_ends_when_its_parent_ends(tmp_path, clients):
+    """--parent-pid: a parent killed with SIGKILL takes the program and its worker with it."""
+    output_dir = tmp_path / "orphan"
+    command = _command(clients, output_dir, 1000, "PARENT")
+    code = (f"import os, subprocess, time; cmd = {command!r}; "
+            "cmd[-1] = str(os.getpid()); p = subprocess.Popen(cmd); print(p.pid, flush=True); "
+            "time.sleep(600)")
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    child = None
+    try:
+        child = psutil.Process(int(parent.stdout.readline()))
+        _wait_for(output_dir / program.STATE_DIR / f"{program.STATE_PREFIX}1", child)
+        workers = [p for p in child.children(recursive=True) if p.name() == "worker_binary"]
+        parent.kill()
+        parent.wait()
+        assert _wait_ended([child] + workers)
+        assert len(workers) == 1
+    finally:
+        parent.kill()
+        parent.wait()
+        if child is not None and not _ended(child):
+            child.kill()
 
 
 def test_the_command_line_refuses_a_folder_without_client_files(tmp_path):
