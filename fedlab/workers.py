@@ -60,6 +60,12 @@ call fails that way: if it cannot be reached within `lost_after` seconds, the ca
 :class:`WorkerLostError` naming the worker instead. TFF's own default context restarts its
 worker; nothing restarts these.
 
+A worker that answers with an error (e.g. a site's worker asked to read a file that is not in
+its folder: "c0.txt; No such file or directory") raises :class:`WorkerError` naming the worker
+and giving the first line of its error (the gRPC error is its `__cause__`). In the mergeable
+context, when several sub-rounds fail, TFF raises the first error; asyncio then logs each other
+one as "Task exception was never retrieved" on stderr.
+
 Security: a worker serves unauthenticated, unencrypted gRPC: anyone who can reach its port can
 make it run TensorFlow graphs and read what it holds. TFF's `worker_binary` has a `--port` flag
 but no address flag: it listens on every interface of its host, not only 127.0.0.1 (the
@@ -75,7 +81,9 @@ block, at normal interpreter exit (atexit) and by :meth:`LocalWorkers.stop`.
 from __future__ import annotations
 
 import atexit
+import functools
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -85,7 +93,7 @@ from typing import Sequence
 
 from fedlab import runtime
 
-__all__ = ["GRPC_OPTIONS", "MODES", "WorkerLostError", "worker_binary_path", "parse_targets",
+__all__ = ["GRPC_OPTIONS", "MODES", "WorkerLostError", "WorkerError", "worker_binary_path", "parse_targets",
            "LocalWorkers", "make_context", "set_context"]
 
 MODES = ("sync", "mergeable")
@@ -100,6 +108,11 @@ LOST_AFTER_SECONDS = 10.0
 
 class WorkerLostError(ConnectionError):
     """A TFF worker stopped answering (it died, or its host or port is unreachable)."""
+
+
+class WorkerError(RuntimeError):
+    """A TFF worker answered a call with an error (e.g. a file it could not read); the
+    message names the worker and gives the first line of its error."""
 
 
 def worker_binary_path() -> str:
@@ -238,6 +251,8 @@ class LocalWorkers:
                     cwd=None if self.site_dirs is None else self.site_dirs[i])
                 self.procs.append(proc)
                 self.targets.append(f"127.0.0.1:{port}")
+            for proc, target in zip(self.procs, self.targets):
+                _wait_listening(proc, target, READY_TIMEOUT_SECONDS)
         except BaseException:
             self.stop()
             raise
@@ -260,6 +275,25 @@ class LocalWorkers:
 
     def __repr__(self) -> str:
         return f"LocalWorkers(targets={self.targets}, running={len(self.pids())})"
+
+
+def _wait_listening(proc: subprocess.Popen, target: str, timeout: float) -> None:
+    """Waits until the worker `proc` accepts TCP connections at `target`."""
+    host, port = target.rsplit(":", 1)
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the TFF worker for {target} exited with status "
+                               f"{proc.returncode} before it listened (verbose=True shows "
+                               "its output)")
+        try:
+            socket.create_connection((host, int(port)), timeout=1.0).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the TFF worker for {target} did not listen within "
+                                   f"{timeout:g} s") from None
+            time.sleep(0.05)
 
 
 def _reachable(target: str, timeout: float) -> bool:
@@ -290,9 +324,11 @@ def _describe(err: Exception) -> str:
     return f"gRPC {getattr(code, 'name', code)}: {first[:160]}"
 
 
+@functools.cache
 def _checked_stub_class():
     """A `RemoteExecutorGrpcStub` that turns a lost worker into `WorkerLostError` (see the
     module's docstring); built on first use so that importing this module imports no TFF."""
+    import grpc
     import tensorflow_federated as tff
     from tensorflow_federated.python.core.impl.executors import executors_errors
 
@@ -314,6 +350,8 @@ def _checked_stub_class():
                     f"TFF worker at {self.target} is unreachable ({_describe(err)}); no "
                     f"connection could be made within {self.lost_after:g} s. It may have "
                     "died: start the workers again and set the context again.") from None
+            except grpc.RpcError as err:  # the worker answered with an error
+                raise WorkerError(f"TFF worker at {self.target} failed: {_describe(err)}") from err
             self.lost = False
             return response
 
@@ -349,7 +387,10 @@ def make_context(target: str, asynchronous: bool, *, lost_after: float = LOST_AF
             to try to reach it before raising `WorkerLostError` (> 0).
         ready_timeout: Seconds to wait for the worker at the start (> 0).
     """
-    (target,) = parse_targets(target) if isinstance(target, str) else [target]
+    found = parse_targets(target)
+    if len(found) != 1:
+        raise ValueError(f"target must be one HOST:PORT, got {target!r}")
+    target = found[0]
     for name, value in (("lost_after", lost_after), ("ready_timeout", ready_timeout)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
             raise ValueError(f"{name} must be a number of seconds > 0, got {value!r}")
@@ -402,12 +443,11 @@ def set_context(targets: Sequence[str], mode: str, *,
         raise ValueError("targets is empty: give at least one HOST:PORT")
     for target in targets:
         parse_targets(target)  # a bad item raises ValueError naming targets
+    if mode == "sync" and len(targets) != 1:
+        raise ValueError(f"mode 'sync' takes exactly one worker in targets, got {len(targets)}")
     import tensorflow_federated as tff
 
     if mode == "sync":
-        if len(targets) != 1:
-            raise ValueError(f"mode 'sync' takes exactly one worker in targets, got "
-                             f"{len(targets)}")
         tff.framework.set_default_context(
             make_context(targets[0], asynchronous=False, lost_after=lost_after))
     else:
