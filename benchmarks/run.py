@@ -8,6 +8,8 @@ Benchmarks (names for --only, comma-separated or repeated):
            length (10^3, 10^5, 10^6); cells predicted to exceed the budget are skipped
   course   run time of each notebook in notebooks/, each in a fresh kernel, not written back
   remote   the same round on 1, 2, 4 TFF worker processes (remote_workers.py)
+  wire     bytes per round on the driver -> worker wire, by value and by reference, at 10 and
+           100 clients per round, on 1 worker and per site on 2 and 4 (bench_wire.py)
 
 Prints one table on stdout (progress goes to stderr) and writes every figure to
 benchmarks/results.json (with --quick: benchmarks/results-quick.json, so that a quick check
@@ -37,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_secagg  # noqa: E402  (after the path set-up above)
 import bench_common as common  # noqa: E402
 
-BENCHMARKS = ("rounds", "memory", "secagg", "course", "remote")
+BENCHMARKS = ("rounds", "memory", "secagg", "course", "remote", "wire")
 IMPLEMENTATIONS = ("bare_tf", "fedlab", "tff_learning")
 
 # The targets the issue sets, checked against the full run's settings only.
@@ -48,6 +50,9 @@ TARGET_MEMORY_ROUNDS = (50, 500)
 TARGET_MASKING_SECONDS = 2.0  # masking, 100 clients, 10^5 parameters
 TARGET_MASKING_CELL = (100, 100_000)
 TARGET_COURSE_SECONDS = 300.0  # every notebook, run one after the other
+TARGET_WIRE_RATIO = 1.2  # by reference: measured / predicted bytes, per site per round
+TARGET_WIRE_SITES = (2, 4)
+TARGET_WIRE_CLIENTS = (10, 100)
 
 
 def _ints(text: str) -> list[int]:
@@ -97,6 +102,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     g = p.add_argument_group("remote")
     g.add_argument("--remote-workers", default=None, help="default 1,2,4")
     g.add_argument("--remote-clients", type=int, help="clients per round, default 100")
+    g = p.add_argument_group("wire")
+    g.add_argument("--wire-sites", default=None, help="numbers of sites, default 1,2,4")
+    g.add_argument("--wire-clients", default=None, help="clients per round, default 10,100")
+    g.add_argument("--wire-rounds", type=int, help="rounds per configuration, default 4 (the "
+                                                   "first is left out)")
     args = p.parse_args(argv)
     args.only = _names(args.only, BENCHMARKS, "benchmark")
     args.impls = _names(args.impls, IMPLEMENTATIONS, "implementation")
@@ -113,6 +123,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         "secagg_lengths": [1000] if q else [1000, 100_000, 1_000_000],
         "remote_workers": "1,2" if q else "1,2,4",
         "remote_clients": 10 if q else TARGET_CLIENTS,
+        "wire_sites": "1,2" if q else "1,2,4",
+        "wire_clients": "10" if q else "10,100",
+        "wire_rounds": 2 if q else 4,
     }
     for key, value in defaults.items():
         if getattr(args, key) is None:
@@ -254,8 +267,20 @@ def bench_remote(args, tmp: Path) -> list[dict]:
     return result
 
 
+def bench_wire(args, tmp: Path) -> list[dict]:
+    common.progress(f"wire: sites {args.wire_sites}, {args.wire_clients} clients per round, "
+                    f"{args.wire_rounds} rounds")
+    result = common.run_child(
+        [str(common.BENCH_DIR / "bench_wire.py"), "--sites", args.wire_sites,
+         "--clients-per-round", args.wire_clients, "--rounds", str(args.wire_rounds)],
+        timeout=3600, what="bench_wire.py")
+    if isinstance(result, str):
+        return [_error("wire", "-", None, result)]
+    return result
+
+
 RUNNERS = {"rounds": bench_rounds, "memory": bench_memory, "secagg": bench_secagg_grid,
-           "course": bench_course, "remote": bench_remote}
+           "course": bench_course, "remote": bench_remote, "wire": bench_wire}
 
 
 # ------------------------------------------------------------------ targets
@@ -336,6 +361,29 @@ def evaluate_targets(records: list[dict], args) -> list[dict]:
     else:
         targets.append(_target("course_time", desc, None, TARGET_COURSE_SECONDS, None,
                                "not measured, or a notebook failed"))
+
+    # 5. by reference, measured / predicted wire bytes <= 1.2 per site per round.
+    desc = (f"wire by reference: measured / predicted bytes <= {TARGET_WIRE_RATIO:g} per site "
+            f"per round, {' and '.join(map(str, TARGET_WIRE_SITES))} sites, "
+            f"{' and '.join(map(str, TARGET_WIRE_CLIENTS))} clients per round")
+    wire = [r for r in ok if r["benchmark"] == "wire" and r["implementation"] == "by_reference"
+            and r.get("sites") in TARGET_WIRE_SITES]
+    if wire:
+        worst = max(wire, key=lambda r: r["ratio"])
+        measured = {(r["sites"], r["clients_per_round"]) for r in wire}
+        wanted = {(s, c) for s in TARGET_WIRE_SITES for c in TARGET_WIRE_CLIENTS}
+        complete = wanted <= measured
+        payload = max(r["ratio_payload_only"] for r in wire)
+        note = (f"worst: {worst['sites']} sites, site {worst['site']}, "
+                f"{worst['clients_per_round']} clients per round; without the computations in "
+                f"the prediction up to {payload:.1f}")
+        if not complete:
+            note = f"measured {sorted(measured)} of {sorted(wanted)}; " + note
+        targets.append(_target("wire_ratio", desc, worst["ratio"], TARGET_WIRE_RATIO,
+                               worst["ratio"] <= TARGET_WIRE_RATIO if complete else None, note))
+    else:
+        targets.append(_target("wire_ratio", desc, None, TARGET_WIRE_RATIO, None,
+                               "not measured"))
     return targets
 
 
@@ -435,6 +483,25 @@ def print_table(records: list[dict], env: dict, out=None) -> None:
               f"{r['clients_per_round']:7d} {_f(r['seconds_per_round'], '.3f', 8)} "
               f"{_f(ratio, '.2f', 10)} {_f(r.get('worker_cpu_per_round'), '.3f', 7)} "
               f"{_f(r['peak_rss_mb'], '.0f', 7)}")
+
+    if rows := by("wire"):
+        w()
+        w("== wire: bytes per round and site on the driver -> TFF worker wire (fedlab.wire.Relay "
+          "per worker), median of rounds after the first")
+        w(f"{'data':12s} {'clients':>7s} {'sites':>5s} {'site':>4s} {'to worker':>10s} "
+          f"{'predicted':>10s} {'from worker':>11s} {'predicted':>10s} {'raw data':>9s} "
+          f"{'ratio':>6s} {'payload':>8s}")
+        for r in rows:
+            if r["status"] != "ok":
+                w(f"{r['implementation']:12s} {r['status'].upper()}: {r.get('reason', '')}")
+                continue
+            w(f"{r['implementation']:12s} {r['clients_per_round']:7d} {r['sites']:5d} "
+              f"{r['site']:4d} {r['bytes_to_worker']:10d} {r['predicted_to_worker']:10d} "
+              f"{r['bytes_from_worker']:11d} {r['predicted_from_worker']:10d} "
+              f"{r['raw_data_bytes']:9d} {_f(r['ratio'], '.2f', 6)} "
+              f"{_f(r['ratio_payload_only'], '.2f', 8)}")
+        w("  predicted: what the TFF types say crosses (computations, arguments, results); ratio "
+          "= measured / predicted, worst round; payload: the same without the computations")
 
     if rows := by("target"):
         w()
