@@ -32,6 +32,7 @@ __all__ = ["Relay", "parse_address"]
 _CHUNK = 1 << 16
 _ACCEPT_POLL_SECONDS = 0.1
 _CONNECT_TIMEOUT_SECONDS = 10.0
+MAX_ERRORS = 100  # errors kept in Relay.errors; later ones are dropped
 
 
 def parse_address(target: str) -> tuple[str, int]:
@@ -62,7 +63,8 @@ class Relay:
         address: "127.0.0.1:PORT", where the relay listens: connect here instead of `target`.
         target: The target, as given.
         connections: How many connections the relay has accepted.
-        errors: One message per failure (a target that refused, a connection that broke).
+        errors: One message per failure (a target that refused, a connection that broke),
+            the first `MAX_ERRORS` of them.
     """
 
     def __init__(self, target: str):
@@ -143,8 +145,9 @@ class Relay:
     # ------------------------------------------------------------------ threads
 
     def _record_error(self, message: str) -> None:
-        with self._lock:
-            self.errors.append(message)
+        with self._lock:  # a client that keeps retrying a dead target must not fill memory
+            if len(self.errors) < MAX_ERRORS:
+                self.errors.append(message)
 
     def _accept_loop(self) -> None:
         while not self._closed.is_set():

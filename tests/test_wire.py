@@ -225,3 +225,21 @@ def test_repr_shows_the_route_and_counts(server):
     assert server.address in repr(relay) and "open" in repr(relay)
     relay.close()
     assert "closed" in repr(relay)
+
+
+def test_errors_are_kept_up_to_a_limit(monkeypatch):
+    monkeypatch.setattr(wire, "MAX_ERRORS", 3)
+    with wire.Relay(f"127.0.0.1:{closed_port()}") as relay:
+        for _ in range(5):
+            with connect(relay.address) as sock:
+                sock.settimeout(10)
+                try:
+                    sock.recv(1)
+                except ConnectionResetError:
+                    pass
+        assert relay.connections == 5
+        assert wait_for(lambda: len(relay.errors) == 3)
+        time.sleep(0.2)
+        assert len(relay.errors) == 3
+        with pytest.raises(ConnectionError, match=r"\(and 2 more\)"):
+            relay.check()
