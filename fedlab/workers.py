@@ -73,8 +73,8 @@ one as "Task exception was never retrieved" on stderr.
 
 Security: a worker serves unauthenticated, unencrypted gRPC: anyone who can reach its port can
 make it run TensorFlow graphs and read what it holds. TFF's `worker_binary` has a `--port` flag
-but no address flag: it listens on every interface of its host, not only 127.0.0.1 (the
-contexts here only connect to it there). Run workers only on a private network or behind a
+but no address flag: it listens on every interface of its host, not only 127.0.0.1 (where
+:class:`LocalWorkers` points its targets). Run workers only on a private network or behind a
 firewall; across hosts, reach a worker through an SSH tunnel
 (`ssh -N -L 8000:127.0.0.1:8000 host`, then target "127.0.0.1:8000").
 
