@@ -41,8 +41,9 @@ test: $(STAMP)
 	tests/offline.sh $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Benchmarks (benchmarks/README.md): round time, memory, secure aggregation, the course's run
-# time and several TFF workers; prints a table and writes benchmarks/results.json. About an
-# hour on 2 cores: run it on a quiet machine. BENCH_ARGS="--quick" checks it in a few minutes.
+# time, several TFF workers and the bytes on the driver-worker wire; prints a table and writes
+# benchmarks/results.json. About an hour on 2 cores: run it on a quiet machine.
+# BENCH_ARGS="--quick" checks it in a few minutes.
 BENCH_ARGS ?=
 .PHONY: bench
 bench: $(STAMP)

@@ -124,6 +124,10 @@ class _DropNeverUsed(logging.Filter):
 
 def _quiet_logs() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # read when TensorFlow's C++ code loads
+    # gRPC's C++ core logs to stderr, e.g. "Other threads are currently calling into gRPC,
+    # skipping fork() handlers" when a worker is started while a gRPC channel is busy; read
+    # when gRPC loads (with TFF), so this must come before the first TFF import.
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     import absl.logging
 
     absl.logging.set_verbosity(absl.logging.ERROR)
