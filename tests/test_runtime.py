@@ -186,6 +186,21 @@ def test_worker_gets_the_malloc_arena_limit(preset, expected):
     assert line.split()[1] == expected
 
 
+@pytest.mark.parametrize("preset, expected", [(None, "ERROR"), ("INFO", "INFO")])
+def test_grpc_logs_only_errors_unless_told_otherwise(preset, expected):
+    """setup() sets GRPC_VERBOSITY before TFF loads gRPC: its fork warnings stay off stderr."""
+    code = ("import os, sys\nfrom fedlab import runtime\nruntime.setup(seed=0, verbose=False)\n"
+            "print('GRPC', os.environ.get('GRPC_VERBOSITY'), 'grpc' in sys.modules)")
+    env = {k: v for k, v in os.environ.items() if k != "GRPC_VERBOSITY"}
+    if preset is not None:
+        env["GRPC_VERBOSITY"] = preset
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=180, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    line = next(line for line in proc.stdout.splitlines() if line.startswith("GRPC"))
+    assert line.split()[1:] == [expected, "True"]  # set, and gRPC was loaded after it
+
+
 def test_leftover_worker_check_sees_a_running_worker(tmp_path):
     """The end-of-run check (tests/notebook_report.py) must be able to fail."""
     from notebook_report import leftover_workers
