@@ -152,6 +152,8 @@ async def run_program(
     import tensorflow_federated as tff
 
     num_rounds = _check_int("num_rounds", num_rounds, 1)
+    if len(client_paths) == 0:
+        raise ValueError("client_paths must hold at least 1 client file, got 0")
     clients_per_round = _check_int("clients_per_round", clients_per_round, 1, len(client_paths))
     output_dir = Path(output_dir)
     state_dir = output_dir / STATE_DIR
@@ -161,7 +163,7 @@ async def run_program(
         output_dir / METRICS_CSV, save_mode=tff.program.CSVSaveMode.WRITE,
         key_fieldname="round_num")
     tensorboard_manager = tff.program.TensorBoardReleaseManager(output_dir / TENSORBOARD_DIR)
-    if done == 0:
+    if await state_manager.get_versions() is None:  # a fresh start: round 0 is saved too
         await state_manager.save(state, 0)
         log("started at round 0")
     else:

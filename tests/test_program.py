@@ -125,6 +125,15 @@ def test_a_round_released_but_not_saved_appears_once(tmp_path, clients, fedavg_p
     assert _same(full, resumed)
 
 
+def test_a_program_killed_before_round_1_was_saved_resumes(tmp_path, clients, fedavg_program):
+    """Only round 0's state on disk (killed during round 1): the restart runs from round 1."""
+    full = _run(fedavg_program, clients, tmp_path / "full", 2)
+    _run(fedavg_program, clients, tmp_path / "cut", 1)
+    shutil.rmtree(tmp_path / "cut" / program.STATE_DIR / f"{program.STATE_PREFIX}1")
+    resumed = _run(fedavg_program, clients, tmp_path / "cut", 2)
+    assert _same(full, resumed) and _csv_rounds(tmp_path / "cut") == [1, 2]
+
+
 def test_a_finished_program_runs_no_more_rounds(tmp_path, clients, fedavg_program):
     first = _run(fedavg_program, clients, tmp_path, 2)
     again = _run(fedavg_program, clients, tmp_path, 2)
@@ -136,6 +145,9 @@ def test_run_program_rejects_bad_arguments(tmp_path, clients, fedavg_program):
     with pytest.raises(ValueError, match="clients_per_round must be between 1 and 8"):
         asyncio.run(program.run_program(round_fn, process.initialize(), clients[1], tmp_path,
                                         num_rounds=2, clients_per_round=9))
+    with pytest.raises(ValueError, match="client_paths must hold at least 1 client file"):
+        asyncio.run(program.run_program(round_fn, process.initialize(), [], tmp_path,
+                                        num_rounds=2, clients_per_round=1))
     with pytest.raises(ValueError, match="num_rounds must be >= 1"):
         asyncio.run(program.run_program(round_fn, process.initialize(), clients[1], tmp_path,
                                         num_rounds=0, clients_per_round=2))
