@@ -17,21 +17,45 @@ cryptography is real:
 * ``SS`` (secret sharing): Shamir t-out-of-n over the prime field ``p = 2^255 - 19``,
   big enough to hold an X25519 secret key as one field element.
 
-This is the honest-but-curious version: the signatures and the ConsistencyCheck round
-that the paper adds against an actively malicious server are left out. Clients are
-numbered ``0 .. n-1``; client ``v`` holds the Shamir shares at ``x = v + 1``. Passing
-``seed`` makes a run reproducible (keys included) and is for demos and tests only.
+What holds, and what does not:
+
+* Clients keep state, as the paper's do (:class:`Client`): in Unmasking a client refuses a
+  survivor list with fewer than t members or naming clients it holds no shares of, and
+  answers once; a second, different list is refused, so it never reveals both the share of
+  b_v and the share of s_v^SK of one client v. With t > n/2 (enforced by :class:`Client`
+  and :func:`secure_sum`) a server that sends different lists to different clients cannot
+  collect t shares of both secrets of any client: each client gives at most one of the two.
+  :func:`unmasking_reply` is the stateless version, which answers whatever it is asked; a
+  lying server can exploit it, and notebook 04 shows how.
+* The server uses every reply: with more than t of them it checks that the shares of each
+  secret lie on one polynomial of degree t - 1, and raises :class:`ProtocolError` naming the
+  client whose share disagrees. With exactly t replies a bad share cannot be detected
+  (``SecureSumResult.shares_checked`` is False).
+* This is the honest-but-curious (semi-honest) version: the signatures and the
+  ConsistencyCheck round of the paper's malicious-secure version are left out. So some
+  tampering goes unnoticed: a changed masked vector y_u shifts the sum by exactly the change
+  (nothing else in the protocol depends on y_u), and a public key swapped by the server makes
+  the masks not cancel. Catching those needs the paper's signatures and consistency checks,
+  or verifiable secret sharing and proofs about the inputs.
+* Numbers: inputs are encoded in fixed point and summed exactly in the integers mod 2^k
+  (k <= 54, so that every sum is an integer float64 holds exactly); ``error_bound`` bounds
+  the difference from the exact real sum for every accepted input.
+
+Clients are numbered ``0 .. n-1``; client ``v`` holds the Shamir shares at ``x = v + 1``.
+Passing ``seed`` makes a run reproducible (keys included) and is for demos and tests only.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import random
 import secrets
 from typing import Callable, Sequence
 
 import numpy as np
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -41,19 +65,25 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 __all__ = [
     "encode", "decode", "max_abs_value", "prg", "self_mask", "agree", "shamir_share",
     "shamir_reconstruct", "advertise_keys", "share_keys", "masked_input_collection",
-    "unmasking_reply", "unmasking", "secure_sum", "ClientSecrets", "AdvertisedKeys",
-    "EncryptedShares", "UnmaskingReply", "ByteCount", "SecureSumResult",
+    "unmasking_reply", "unmasking", "unmask_single", "secure_sum", "min_threshold", "Client",
+    "ProtocolError", "ClientSecrets", "AdvertisedKeys", "EncryptedShares", "UnmaskingReply",
+    "ByteCount", "SecureSumResult",
 ]
 
 PRIME = 2**255 - 19  # Shamir field; also the Curve25519 prime
 DEFAULT_STEP = 2.0**-16  # fixed-point resolution
-MODULUS_BITS = (8, 62)  # k: inputs live in Z_{2^k}; 62 keeps signed values inside int64
+MODULUS_BITS = (8, 54)  # k: inputs live in Z_{2^k}; 54 keeps every sum below 2^53 in size
 MIN_THRESHOLD = 2  # t = 1 would hand every secret to whoever holds one share
+EXACT_INTEGERS = 2**53  # float64 holds every integer up to this size exactly
 PUBLIC_KEY_BYTES, FIELD_BYTES, ID_BYTES, NONCE_BYTES, TAG_BYTES = 32, 32, 4, 12, 16
 SHARE_MESSAGE_BYTES = ID_BYTES + NONCE_BYTES + 2 * ID_BYTES + 2 * FIELD_BYTES + TAG_BYTES
 MASK_INFO, SHARE_INFO = b"secagg pairwise mask seed", b"secagg share encryption key"
 
 RandBytes = Callable[[int], bytes]
+
+
+class ProtocolError(ValueError):
+    """A client or the server refuses a message that breaks a rule of the protocol."""
 
 
 # ----------------------------------------------------------------- records
@@ -119,8 +149,9 @@ class SecureSumResult:
     encoded_total: np.ndarray  # the same sum in Z_{2^k}, as uint64
     masked_inputs: dict[int, np.ndarray]  # y_u: all the server ever saw of the inputs
     survivors: tuple[int, ...]  # U3: clients whose masked input counts
-    dropped: tuple[int, ...]  # U2 \ U3: shared keys, then vanished
-    error_bound: float  # len(survivors) * step / 2: |total - exact sum| <= this (+ float64 rounding)
+    dropped: tuple[int, ...]  # clients whose input does not count (vanished before sending it)
+    error_bound: float  # |total - exact real sum over the survivors| <= this, in every coordinate
+    shares_checked: bool  # more than t replies: every share was checked against the others
     bytes_sent: dict[int, ByteCount]
     plain_bytes: int  # sending the encoded vector in the clear: ceil(d * k / 8)
 
@@ -135,15 +166,22 @@ class SecureSumResult:
 
 def _check_int(name: str, value, low: int, high: int, what: str = "") -> int:
     """Returns value as an int, or raises if it is not an integer in [low, high]."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer between {low} and {high}{what}, got {value!r}")
+    if not low <= value <= high:
         raise ValueError(f"{name} must be an integer between {low} and {high}{what}, got {value!r}")
     return int(value)
 
 
-def _check_fixed_point(modulus_bits: int, step: float) -> None:
-    _check_int("modulus_bits", modulus_bits, *MODULUS_BITS)
-    if not (isinstance(step, (int, float)) and math.isfinite(step) and step > 0):
+def _check_fixed_point(modulus_bits: int, step) -> float:
+    """Checks k and step; returns step as a Python float."""
+    _check_int("modulus_bits", modulus_bits, *MODULUS_BITS,
+               " (float64 holds every integer sum exactly up to 2^53)")
+    if isinstance(step, bool) or not isinstance(step, numbers.Real):
+        raise TypeError(f"step must be a finite real number > 0, got {step!r}")
+    if not (math.isfinite(step) and step > 0):
         raise ValueError(f"step must be a finite number > 0, got {step!r}")
+    return float(step)
 
 
 def _low_bits(modulus_bits: int) -> np.uint64:
@@ -155,48 +193,87 @@ def _word(modulus_bits: int) -> type:
     return np.uint32 if modulus_bits <= 32 else np.uint64
 
 
-def _max_units(n_clients: int, modulus_bits: int) -> int:
-    return (2 ** (modulus_bits - 1) - 1) // n_clients
+def _max_units(num_clients: int, modulus_bits: int) -> int:
+    return (2 ** (modulus_bits - 1) - 1) // num_clients
 
 
-def max_abs_value(n_clients: int = 1, modulus_bits: int = 32, step: float = DEFAULT_STEP) -> float:
-    """Largest |x| that :func:`encode` accepts: a sum of n_clients encodings cannot wrap around."""
-    _check_fixed_point(modulus_bits, step)
-    limit = _max_units(_check_int("n_clients", n_clients, 1, 2**modulus_bits), modulus_bits)
+def _error_bound(num_summed: int, modulus_bits: int, step: float) -> float:
+    """|decode(sum of encodings) - exact sum| for num_summed inputs, each in range.
+
+    Each encoding rounds x / step to an integer: at most step / 2 off. With a power-of-two
+    step nothing else rounds (x / step and n * step are exact, the sum is an integer below
+    2^53). Otherwise x / step and the final product each round in float64 by at most
+    2^-53 of their size, which is below 2^(k-1) steps: 2^(k-52) * step covers both.
+    """
+    bound = num_summed * step / 2
+    if math.frexp(step)[0] != 0.5:  # not a power of two
+        bound += 2.0 ** (modulus_bits - 52) * step
+    return bound
+
+
+def max_abs_value(num_clients: int, modulus_bits: int = 32, step: float = DEFAULT_STEP) -> float:
+    """Largest |x| that :func:`encode` accepts: a sum of num_clients encodings cannot wrap around."""
+    step = _check_fixed_point(modulus_bits, step)
+    limit = _max_units(_check_int("num_clients", num_clients, 1, 2 ** (modulus_bits - 1) - 1), modulus_bits)
     value = limit * step
     while int(np.rint(value / step)) > limit:  # float rounding can land a step too high
         value = math.nextafter(value, 0.0)
     return value
 
 
-def encode(x, n_clients: int = 1, modulus_bits: int = 32, step: float = DEFAULT_STEP) -> np.ndarray:
+def _real_vector(x, name: str = "x") -> np.ndarray:
+    """x as a 1-D float64 vector, refusing complex values and integers float64 cannot hold."""
+    raw = np.asarray(x)
+    if raw.dtype.kind == "O":
+        items = raw.ravel().tolist()
+        for i, value in enumerate(items):
+            if isinstance(value, complex):
+                raise TypeError(f"{name} must hold real numbers, got the complex value {name}[{i}] = {value}")
+            if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.number)):
+                raise TypeError(f"{name} must hold real numbers, got {name}[{i}] = {value!r}")
+    elif raw.dtype.kind == "c":
+        raise TypeError(f"{name} must hold real numbers, got dtype {raw.dtype}; pass x.real if that is meant")
+    elif raw.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {raw.dtype}")
+    if raw.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D vector, got shape {raw.shape}")
+    if raw.dtype.kind in "iuO":  # integers beyond 2^53 would be rounded by float64
+        for i, value in enumerate(raw.tolist()):
+            if isinstance(value, (int, np.integer)) and abs(int(value)) > EXACT_INTEGERS:
+                raise ValueError(f"{name}[{i}] = {value} is an integer beyond 2^53, which float64 "
+                                 "cannot hold exactly; scale the inputs down")
+    return raw.astype(np.float64)
+
+
+def encode(x, num_clients: int, modulus_bits: int = 32, step: float = DEFAULT_STEP) -> np.ndarray:
     """Round x / step to the nearest integer and store it mod 2^k (negatives wrap to the top).
 
+    ``num_clients`` is the number of encodings that will be summed: it sets the range.
+
     Raises:
-        ValueError: a value is not finite, or rounds outside
-            ``[-max_abs_value(n_clients, ...), max_abs_value(n_clients, ...)]``, the range
-            in which the sum of n_clients encodings cannot overflow.
+        TypeError: x holds complex or non-numeric values.
+        ValueError: a value is not finite, is an integer beyond 2^53, or rounds outside
+            ``[-max_abs_value(num_clients, ...), max_abs_value(num_clients, ...)]``, the range
+            in which the sum of num_clients encodings cannot overflow.
     """
-    _check_fixed_point(modulus_bits, step)
-    n_clients = _check_int("n_clients", n_clients, 1, 2**modulus_bits)
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 1:
-        raise ValueError(f"x must be a 1-D vector, got shape {x.shape}")
+    step = _check_fixed_point(modulus_bits, step)
+    num_clients = _check_int("num_clients", num_clients, 1, 2 ** (modulus_bits - 1) - 1)
+    x = _real_vector(x)
     bad = ~np.isfinite(x)
     if bad.any():
         i = int(np.argmax(bad))
         raise ValueError(f"x[{i}] = {x[i]} is not finite; only finite values can be encoded")
-    limit = _max_units(n_clients, modulus_bits)
+    limit = _max_units(num_clients, modulus_bits)
     units = np.rint(x / step)
     over = np.abs(units) > float(limit)  # coarse check first, so the int64 cast is safe
     if not over.any():
         units = units.astype(np.int64)
         over = np.abs(units) > limit  # exact check
     if over.any():
-        i, bound = int(np.argmax(over)), max_abs_value(n_clients, modulus_bits, step)
+        i, bound = int(np.argmax(over)), max_abs_value(num_clients, modulus_bits, step)
         raise ValueError(
             f"x[{i}] = {x[i]} is outside the fixed-point range [-{bound:.6g}, {bound:.6g}] allowed "
-            f"for n_clients={n_clients}, modulus_bits={modulus_bits}, step={step:g}; "
+            f"for num_clients={num_clients}, modulus_bits={modulus_bits}, step={step:g}; "
             "use more modulus_bits, a larger step, or clip the inputs"
         )
     return units.astype(np.uint64) & _low_bits(modulus_bits)
@@ -206,12 +283,15 @@ def decode(v, modulus_bits: int = 32, step: float = DEFAULT_STEP) -> np.ndarray:
     """Inverse of :func:`encode`, also for a sum of encodings (the top half of Z_{2^k} is < 0).
 
     If v is the sum mod 2^k of the encodings of x_1..x_n, each within
-    ``max_abs_value(n, ...)``, then ``|decode(v) - (x_1 + ... + x_n)| <= n * step / 2``:
-    each encoding rounds by at most step / 2. decode adds only float64 rounding, none at
-    all when step is a power of two and the sum is below 2^53 steps.
+    ``max_abs_value(n, ...)``, then ``|decode(v) - (x_1 + ... + x_n)| <= n * step / 2``
+    when step is a power of two (nothing else rounds: k <= 54 keeps the integer sum exact in
+    float64), and ``<= n * step / 2 + 2^(k-52) * step`` for any other step.
     """
-    _check_fixed_point(modulus_bits, step)
-    v = np.asarray(v, dtype=np.uint64) & _low_bits(modulus_bits)
+    step = _check_fixed_point(modulus_bits, step)
+    v = np.asarray(v)
+    if v.dtype.kind not in "ui":
+        raise TypeError(f"v must hold integers in [0, 2^k) (from encode or a sum of encodings), got dtype {v.dtype}")
+    v = v.astype(np.uint64) & _low_bits(modulus_bits)
     signed = v.astype(np.int64)
     signed[v >= np.uint64(1 << (modulus_bits - 1))] -= np.int64(1 << modulus_bits)
     return signed.astype(np.float64) * step
@@ -287,8 +367,8 @@ def shamir_share(secret: int, threshold: int, n_shares: int, randbytes: RandByte
     return shares
 
 
-def _lagrange_at_zero(xs: Sequence[int]) -> list[int]:
-    """Weights l_j with f(0) = sum_j l_j f(x_j) for every polynomial f of degree < len(xs)."""
+def _lagrange_at(xs: Sequence[int], at: int = 0) -> list[int]:
+    """Weights l_j with f(at) = sum_j l_j f(x_j) for every polynomial f of degree < len(xs)."""
     if not xs or len(set(xs)) != len(xs):
         raise ValueError(f"need at least one share and distinct x-coordinates, got x = {list(xs)}")
     weights = []
@@ -296,22 +376,41 @@ def _lagrange_at_zero(xs: Sequence[int]) -> list[int]:
         num = den = 1
         for m, xm in enumerate(xs):
             if m != j:
-                num, den = num * xm % PRIME, den * (xm - xj) % PRIME
+                num, den = num * (at - xm) % PRIME, den * (xj - xm) % PRIME
         weights.append(num * pow(den, -1, PRIME) % PRIME)
     return weights
 
 
 def shamir_reconstruct(shares: Sequence[tuple[int, int]]) -> int:
-    """SS.recon: Lagrange interpolation at 0. With >= threshold shares this is the secret."""
-    weights = _lagrange_at_zero([x for x, _ in shares])
+    """SS.recon: Lagrange interpolation at 0. With >= threshold shares this is the secret.
+
+    Uses every share given; it does not check them (:func:`unmasking` does).
+    """
+    weights = _lagrange_at([x for x, _ in shares])
     return sum(w * y for w, (_, y) in zip(weights, shares)) % PRIME
 
 
-# ----------------------------------------------------------------- the rounds
+def _off_polynomial(points: Sequence[tuple[int, int]], degree_bound: int, weights: list | None = None) -> bool:
+    """True if the points do not all lie on one polynomial of degree < degree_bound.
+
+    The first degree_bound points fix the polynomial; each other point is checked against
+    it. ``weights[i]`` may hold ``_lagrange_at(first xs, x of point degree_bound + i)``.
+    """
+    base, rest = points[:degree_bound], points[degree_bound:]
+    if weights is None:
+        weights = [_lagrange_at([x for x, _ in base], x) for x, _ in rest]
+    for w_rest, (_, y) in zip(weights, rest):
+        if sum(w * yb for w, (_, yb) in zip(w_rest, base)) % PRIME != y:
+            return True
+    return False
+
+
+# ----------------------------------------------------------------- the rounds (stateless)
 
 
 def advertise_keys(client: int, randbytes: RandBytes = secrets.token_bytes) -> tuple[ClientSecrets, AdvertisedKeys]:
     """Round 0 (AdvertiseKeys), client u: make key pairs (c_u^PK, c_u^SK), (s_u^PK, s_u^SK); send the PKs."""
+    client = _check_int("client", client, 0, 2**31 - 1)
     me = ClientSecrets(client, c_sk=_random_field_element(randbytes), s_sk=_random_field_element(randbytes))
     c_pk, s_pk = (_dh_key(sk).public_key().public_bytes_raw() for sk in (me.c_sk, me.s_sk))
     return me, AdvertisedKeys(client, c_pk, s_pk)
@@ -322,14 +421,21 @@ def share_keys(
 ) -> tuple[ClientSecrets, dict[int, EncryptedShares]]:
     """Round 1 (ShareKeys), client u: draw b_u, Shamir-share s_u^SK and b_u, encrypt v's shares for v.
 
-    ``keys`` are the public keys of U1 (clients 0..n-1). The message to u itself is kept.
+    ``keys`` are the public keys of U1, clients 0..n-1 (client v gets the shares at x = v + 1).
+    The message to u itself is kept.
     """
+    ids = sorted(keys)
+    if ids != list(range(len(ids))) or me.client not in keys:
+        raise ValueError(f"keys must map the client ids 0..n-1, including this client ({me.client}), to "
+                         f"their public keys (client v holds the share at x = v + 1), got ids {ids}")
     u, n = me.client, len(keys)
+    threshold = _check_int("threshold", threshold, MIN_THRESHOLD if n >= MIN_THRESHOLD else 1, n,
+                           f" (the {n} clients in keys)")
     me = dataclasses.replace(me, b=_random_field_element(randbytes))
     s_shares = shamir_share(me.s_sk, threshold, n, randbytes)
     b_shares = shamir_share(me.b, threshold, n, randbytes)
     outgoing, c_sk = {}, _dh_key(me.c_sk)
-    for v in sorted(keys):
+    for v in ids:
         plaintext = b"".join(
             [u.to_bytes(ID_BYTES, "big"), v.to_bytes(ID_BYTES, "big"),
              s_shares[v][1].to_bytes(FIELD_BYTES, "little"), b_shares[v][1].to_bytes(FIELD_BYTES, "little")]
@@ -345,11 +451,23 @@ def masked_input_collection(me: ClientSecrets, x: np.ndarray, keys: dict[int, Ad
 
     ``y_u = x_u + PRG(b_u) + sum_{v in U2, v > u} PRG(s_uv) - sum_{v in U2, v < u} PRG(s_uv)``,
     where s_uv = KA.agree(s_u^SK, s_v^PK) = s_vu, so over all of U2 the pairwise masks cancel.
-    ``x`` is u's encoded input; ``keys`` are the public keys of U2.
+    ``x`` is u's *encoded* input (:func:`encode`); ``keys`` are the public keys of U2.
     """
+    _check_int("modulus_bits", modulus_bits, *MODULUS_BITS)
+    x = np.asarray(x)
+    if x.dtype.kind not in "ui":
+        raise TypeError(f"x must be an encoded vector (integers in [0, 2^k) from encode()), got dtype "
+                        f"{x.dtype}; call encode(x, num_clients, modulus_bits, step) first")
+    if x.ndim != 1 or x.size == 0:
+        raise ValueError(f"x must be a non-empty 1-D vector, got shape {x.shape}")
+    if int(x.min()) < 0 or int(x.max()) >= 2**modulus_bits:
+        raise ValueError(f"x must hold integers in [0, 2^{modulus_bits}) (an encoding with modulus_bits="
+                         f"{modulus_bits}), got values in [{int(x.min())}, {int(x.max())}]")
+    if me.b is None:
+        raise ValueError("me has no self-mask seed b: run share_keys first")
     u, length = me.client, len(x)
     s_sk, scratch = _dh_key(me.s_sk), np.empty(length + 2, dtype=np.uint64)
-    y = np.asarray(x).astype(_word(modulus_bits)) + self_mask(me.b, length, modulus_bits, scratch)
+    y = x.astype(_word(modulus_bits)) + self_mask(me.b, length, modulus_bits, scratch)
     for v in sorted(keys):
         if v != u:
             mask = prg(agree(s_sk, keys[v].s_pk, MASK_INFO), length, modulus_bits, scratch)
@@ -363,18 +481,33 @@ def masked_input_collection(me: ClientSecrets, x: np.ndarray, keys: dict[int, Ad
 def unmasking_reply(
     me: ClientSecrets, received: dict[int, EncryptedShares], keys: dict[int, AdvertisedKeys], survivors: Sequence[int]
 ) -> UnmaskingReply:
-    """Round 4 (Unmasking), client u: decrypt each e_{v,u}; reveal b_v's share if v is in U3, else s_v^SK's.
+    """Round 4 (Unmasking), client u, the stateless version: reveal b_v's share if v is in
+    ``survivors``, else s_v^SK's, for every client v that sent u shares.
 
-    Never both for the same v: with b_v and s_v^SK the server could unmask y_v alone.
+    It answers whatever it is asked, as often as it is asked: a server that lies (asks twice
+    with different lists, sends different lists to different clients, or an empty list)
+    collects both shares of one client and unmasks its input. :meth:`Client.unmasking_reply`
+    adds the paper's checks; notebook 04 shows the difference.
+
+    Raises:
+        ProtocolError: a share message fails authentication (changed in transit, or not
+            encrypted for this client) or is addressed to someone else.
     """
     survivors, c_sk = set(survivors), _dh_key(me.c_sk)
     b_shares, s_sk_shares = {}, {}
     for v, message in received.items():
         key = agree(c_sk, keys[v].c_pk, SHARE_INFO)
-        plaintext = AESGCM(key).decrypt(message.nonce, message.ciphertext, None)
+        try:
+            plaintext = AESGCM(key).decrypt(message.nonce, message.ciphertext, None)
+        except InvalidTag:
+            raise ProtocolError(
+                f"client {me.client}: the share message from client {v} failed authentication "
+                "(AES-GCM tag): it was changed in transit or not encrypted for this client"
+            ) from None
         sender, recipient = int.from_bytes(plaintext[:4], "big"), int.from_bytes(plaintext[4:8], "big")
         if (sender, recipient) != (v, me.client):
-            raise ValueError(f"shares from client {v} were addressed {sender} -> {recipient}; aborting")
+            raise ProtocolError(f"client {me.client}: shares from client {v} were addressed "
+                                f"{sender} -> {recipient}; aborting")
         s_share, b_share = int.from_bytes(plaintext[8:40], "little"), int.from_bytes(plaintext[40:], "little")
         if v in survivors:
             b_shares[v] = (me.client + 1, b_share)
@@ -390,26 +523,45 @@ def unmasking(
 
     Rebuilds b_u for every survivor u and subtracts PRG(b_u); rebuilds s_v^SK for every
     dropped v (in U2 = ``keys`` but not in U3 = ``masked``) and takes v's pairwise masks
-    back out of the survivors' y_u.
+    back out of the survivors' y_u. Every reply is used: with more than t, the shares of each
+    secret must lie on one polynomial of degree t - 1. With exactly t a bad share cannot be
+    detected and gives a wrong sum.
+
+    Raises:
+        ValueError: fewer than t replies.
+        ProtocolError: the replies' shares of a secret disagree (naming the client whose
+            share does, when the others agree), or a reply lacks a share.
     """
     if len(replies) < threshold:
         raise ValueError(
             f"only {len(replies)} clients survived to the unmasking round but threshold is "
             f"{threshold}; the sum cannot be recovered"
         )
-    replies = list(replies)[:threshold]
-    weights = _lagrange_at_zero([r.client + 1 for r in replies])  # client v holds x = v + 1
+    replies = sorted(replies, key=lambda r: r.client)
+    clients = [r.client for r in replies]
+    if len(set(clients)) != len(clients):
+        raise ProtocolError(f"two replies from the same client: {clients}")
+    base_xs = [c + 1 for c in clients[:threshold]]  # client v holds x = v + 1
+    base_weights = _lagrange_at(base_xs)
+    check_weights = [_lagrange_at(base_xs, c + 1) for c in clients[threshold:]]  # the same for every secret
 
-    def rebuild(field: str, v: int) -> int:
-        return sum(w * getattr(r, field)[v][1] for w, r in zip(weights, replies)) % PRIME
+    def rebuild(field: str, v: int, what: str) -> int:
+        try:
+            points = [getattr(r, field)[v] for r in replies]
+        except KeyError:
+            missing = [r.client for r in replies if v not in getattr(r, field)]
+            raise ProtocolError(f"replies of clients {missing} hold no share of {what}") from None
+        if len(points) > threshold and _off_polynomial(points, threshold, check_weights):
+            raise ProtocolError(_blame(points, threshold, what))
+        return sum(w * y for w, (_, y) in zip(base_weights, points)) % PRIME
 
     length = len(next(iter(masked.values())))
     z, scratch = np.zeros(length, dtype=np.uint64), np.empty(length + 2, dtype=np.uint64)
     for u in masked:
         z += masked[u]
-        z -= self_mask(rebuild("b_shares", u), length, modulus_bits, scratch)
+        z -= self_mask(rebuild("b_shares", u, f"b_{u}"), length, modulus_bits, scratch)
     for v in sorted(set(keys) - set(masked)):
-        s_sk = _dh_key(rebuild("s_sk_shares", v))
+        s_sk = _dh_key(rebuild("s_sk_shares", v, f"s_{v}^SK"))
         for u in masked:
             mask = prg(agree(s_sk, keys[u].s_pk, MASK_INFO), length, modulus_bits, scratch)
             if v > u:  # u added +PRG(s_uv) for this v, and v's -PRG(s_uv) never arrived
@@ -417,6 +569,139 @@ def unmasking(
             else:
                 z += mask
     return z & _low_bits(modulus_bits)
+
+
+def _blame(points: Sequence[tuple[int, int]], threshold: int, what: str) -> str:
+    """The message for shares of one secret that do not fit one polynomial of degree t - 1."""
+    head = (f"the {len(points)} shares of {what} do not lie on one polynomial of degree "
+            f"t - 1 = {threshold - 1}")
+    if len(points) >= threshold + 2:  # leave each share out in turn: do the others agree?
+        bad = [x - 1 for i, (x, _) in enumerate(points)
+               if not _off_polynomial(points[:i] + points[i + 1:], threshold)]
+        if len(bad) == 1:
+            return f"{head}: client {bad[0]}'s share disagrees with the other {len(points) - 1}"
+    return (f"{head}: at least one of clients {[x - 1 for x, _ in points]} sent a bad share "
+            "(with t + 1 shares, or several bad ones, it cannot be told which)")
+
+
+def unmask_single(y: np.ndarray, b: int, s_sk: int, client: int, keys: dict[int, AdvertisedKeys], modulus_bits: int) -> np.ndarray:
+    """x_u from y_u, b_u and s_u^SK: what a server holding both secrets of one client can do.
+
+    The protocol exists to prevent this; notebook 04 uses it to show what a lying server
+    gets from clients that keep no state. ``keys`` are the public keys of U2.
+    """
+    length = len(y)
+    scratch = np.empty(length + 2, dtype=np.uint64)
+    x = np.asarray(y, dtype=np.uint64) - self_mask(b, length, modulus_bits, scratch).astype(np.uint64)
+    secret_key = _dh_key(s_sk)
+    for v in sorted(keys):
+        if v != client:
+            mask = prg(agree(secret_key, keys[v].s_pk, MASK_INFO), length, modulus_bits, scratch).astype(np.uint64)
+            x = x - mask if v > client else x + mask
+    return x & _low_bits(modulus_bits)
+
+
+# ----------------------------------------------------------------- a client with state
+
+
+def min_threshold(num_clients: int) -> int:
+    """Smallest t that :class:`Client` accepts: more than half of the clients (and at least 2).
+
+    Each client gives a lying server at most one of the two shares it holds of a client v (of
+    b_v or of s_v^SK). Two disjoint groups of at least t clients would give both secrets, so
+    t > n / 2 makes that impossible.
+    """
+    num_clients = _check_int("num_clients", num_clients, 2, 2**31 - 1)
+    return max(MIN_THRESHOLD, num_clients // 2 + 1)
+
+
+class Client:
+    """Client u for one run of the protocol, with the state the paper's clients keep.
+
+    Taught in notebook 04. It holds its secrets (:class:`ClientSecrets`), the public keys
+    and the encrypted shares it received, and what it revealed in Unmasking. Its
+    :meth:`unmasking_reply` refuses, with :class:`ProtocolError`:
+
+    * a survivor list with fewer than t members (or naming clients it holds no shares of);
+    * a second answer with a different list: it answers once per round, so it never reveals
+      both the share of b_v and the share of s_v^SK of the same client v.
+
+    Together with t > n / 2 (:func:`min_threshold`) no strategy of a lying server gets t
+    shares of both secrets of one client. The round functions it calls are the stateless
+    ones above (:func:`share_keys`, :func:`masked_input_collection`, :func:`unmasking_reply`).
+    """
+
+    def __init__(self, client: int, num_clients: int, threshold: int, randbytes: RandBytes = secrets.token_bytes):
+        low = min_threshold(num_clients)
+        self.num_clients = num_clients
+        self.threshold = _check_int(
+            "threshold", threshold, low, num_clients,
+            f" (more than half of num_clients={num_clients}, so that a server sending different "
+            "survivor lists to different clients cannot collect t shares of both secrets of one client)")
+        self.client = _check_int("client", client, 0, num_clients - 1)
+        self.randbytes = randbytes
+        self.secrets, self.public_keys = advertise_keys(self.client, randbytes)  # Round 0
+        self.keys: dict[int, AdvertisedKeys] = {}  # U1's public keys
+        self.received: dict[int, EncryptedShares] = {}  # e_{v,u} by sender v: U2 as this client sees it
+        self.answered: frozenset[int] | None = None  # the survivor list it answered
+        self.revealed_b: set[int] = set()  # clients v whose b_v share it revealed
+        self.revealed_s: set[int] = set()  # clients v whose s_v^SK share it revealed
+
+    def share_keys(self, keys: dict[int, AdvertisedKeys]) -> dict[int, EncryptedShares]:
+        """Round 1: the encrypted shares for each client in ``keys`` (U1, clients 0..n-1)."""
+        if self.keys:
+            raise ProtocolError(f"client {self.client} already shared its keys in this round")
+        if len(keys) != self.num_clients:
+            raise ValueError(f"keys must hold the public keys of all {self.num_clients} clients, got {len(keys)}")
+        if keys.get(self.client) != self.public_keys:
+            raise ProtocolError(f"client {self.client}: keys holds a public key for this client that it did not send")
+        self.secrets, outgoing = share_keys(self.secrets, keys, self.threshold, self.randbytes)
+        self.keys = dict(keys)
+        return outgoing
+
+    def receive_shares(self, messages: dict[int, EncryptedShares]) -> None:
+        """Round 1, receiving end: keep the messages e_{v,u} the server forwards."""
+        for v, message in messages.items():
+            if message.recipient != self.client or message.sender != v or v not in self.keys:
+                raise ProtocolError(f"client {self.client} was handed a share message {message.sender} -> "
+                                    f"{message.recipient} under sender {v}")
+            self.received[v] = message
+
+    def masked_input(self, x: np.ndarray, modulus_bits: int) -> np.ndarray:
+        """Round 2: y_u for the encoded input x, with pairwise masks for U2 (the clients that sent shares)."""
+        if len(self.received) < self.threshold:
+            raise ProtocolError(f"client {self.client} received shares from {len(self.received)} clients, "
+                                f"fewer than the threshold t = {self.threshold}; aborting")
+        u2 = {v: self.keys[v] for v in self.received}
+        return masked_input_collection(self.secrets, x, u2, modulus_bits)
+
+    def unmasking_reply(self, survivors: Sequence[int]) -> UnmaskingReply:
+        """Round 4: shares of b_v for v in survivors, of s_v^SK for the others of U2; once.
+
+        Raises:
+            ProtocolError: fewer than t survivors, survivors this client holds no shares of,
+                or a second call with a different list.
+        """
+        listed = frozenset(int(v) for v in survivors)
+        if len(listed) < self.threshold:
+            raise ProtocolError(
+                f"client {self.client} refuses: the survivor list {sorted(listed)} has {len(listed)} "
+                f"members, fewer than the threshold t = {self.threshold} (rule: at least t survivors)")
+        unknown = listed - set(self.received)
+        if unknown:
+            raise ProtocolError(f"client {self.client} refuses: the survivor list names clients "
+                                f"{sorted(unknown)} that sent it no shares (rule: survivors come from U2)")
+        if self.answered is not None and listed != self.answered:
+            both = sorted((listed & self.revealed_s) | ((set(self.received) - listed) & self.revealed_b))
+            raise ProtocolError(
+                f"client {self.client} refuses: it already answered for survivors {sorted(self.answered)}; "
+                f"answering for {sorted(listed)} would reveal both the b-share and the s-share of clients "
+                f"{both} (rules: one answer per round; never both shares of one client)")
+        reply = unmasking_reply(self.secrets, self.received, self.keys, sorted(listed))
+        self.answered = listed
+        self.revealed_b |= set(reply.b_shares)
+        self.revealed_s |= set(reply.s_sk_shares)
+        return reply
 
 
 # ----------------------------------------------------------------- driver
@@ -429,38 +714,58 @@ def secure_sum(
     seed: int | None = None,
     *,
     late_dropouts: Sequence[int] = (),
+    key_dropouts: Sequence[int] = (),
     modulus_bits: int = 32,
     step: float = DEFAULT_STEP,
 ) -> SecureSumResult:
-    """Run the protocol for n = len(vectors) clients; return the sum over the survivors.
+    """Run the protocol for n = len(vectors) clients (:class:`Client`); return the sum over the survivors.
 
     Args:
-        vectors: one 1-D float vector per client, all the same length.
-        threshold: t, with 2 <= t <= n; the server needs t clients in every round.
+        vectors: one 1-D real vector per client, all the same length.
+        threshold: t, with n / 2 < t <= n (and t >= 2); the server needs t clients in every
+            round, and t > n / 2 keeps a lying server from getting both secrets of a client.
         dropouts: clients that vanish after ShareKeys, before sending their masked input.
         seed: None draws all secrets from ``secrets``; an int makes the run reproducible.
         late_dropouts: clients that send their masked input, then vanish before Unmasking.
-        modulus_bits: k, the inputs and masks live in Z_{2^k}.
+        key_dropouts: clients that vanish after AdvertiseKeys, before ShareKeys.
+        modulus_bits: k, the inputs and masks live in Z_{2^k}; 8 to 54.
         step: the fixed-point resolution; see :func:`encode` and :func:`decode`.
 
+    Returns:
+        A :class:`SecureSumResult`; ``|total - exact sum| <= error_bound`` in every coordinate.
+        ``shares_checked`` is False when exactly t clients answered in Unmasking, so that a
+        bad share could not have been detected.
+
     Raises:
+        TypeError: a vector holds complex or non-numeric values, or an argument has the wrong type.
         ValueError: bad arguments, or fewer than t clients left (the protocol refuses).
+        ProtocolError: a client or the server refused a message (see :class:`Client`, :func:`unmasking`).
     """
-    _check_fixed_point(modulus_bits, step)
-    if len(vectors) == 0:
-        raise ValueError("vectors is empty: secure aggregation needs at least 2 clients")
-    arrays = [np.asarray(v, dtype=np.float64) for v in vectors]
-    n, length = len(arrays), arrays[0].shape[0] if arrays[0].ndim == 1 else -1
+    step = _check_fixed_point(modulus_bits, step)
+    if len(vectors) < 2:
+        raise ValueError(f"vectors holds {len(vectors)} client(s): secure aggregation needs at least 2 clients")
+    arrays = []
+    for i, v in enumerate(vectors):
+        try:
+            arrays.append(_real_vector(v, f"vectors[{i}]"))
+        except ValueError as err:
+            if "1-D" in str(err):
+                raise ValueError(f"vectors[{i}] must be a non-empty 1-D vector, got shape {np.shape(v)}") from None
+            raise
+    n, length = len(arrays), arrays[0].shape[0]
     for i, a in enumerate(arrays):
-        if a.ndim != 1 or a.shape[0] == 0:
+        if a.shape[0] == 0:
             raise ValueError(f"vectors[{i}] must be a non-empty 1-D vector, got shape {a.shape}")
         if a.shape[0] != length:
             raise ValueError(f"all vectors must have the same length: vectors[0] has length {length}, vectors[{i}] has length {a.shape[0]}")
-    _check_int("threshold", threshold, MIN_THRESHOLD, n, " (the number of clients)")
-    early = {_check_int("every entry of dropouts", c, 0, n - 1, " (a client number)") for c in dropouts}
-    late = {_check_int("every entry of late_dropouts", c, 0, n - 1, " (a client number)") for c in late_dropouts}
-    if early & late:
-        raise ValueError(f"clients {sorted(early & late)} are in both dropouts and late_dropouts")
+    _check_int("threshold", threshold, min_threshold(n), n,
+               f" (more than half of the {n} clients, at most all of them)")
+    lost = {}
+    for name, group in (("key_dropouts", key_dropouts), ("dropouts", dropouts), ("late_dropouts", late_dropouts)):
+        lost[name] = {_check_int(f"every entry of {name}", c, 0, n - 1, " (a client number)") for c in group}
+    for a, b in (("key_dropouts", "dropouts"), ("key_dropouts", "late_dropouts"), ("dropouts", "late_dropouts")):
+        if lost[a] & lost[b]:
+            raise ValueError(f"clients {sorted(lost[a] & lost[b])} are in both {a} and {b}")
     encoded = []
     for i, a in enumerate(arrays):
         try:
@@ -471,19 +776,25 @@ def secure_sum(
     sent = {u: {} for u in range(n)}
 
     # Round 0, AdvertiseKeys: the server collects U1 (everyone) and broadcasts the keys.
-    state, keys = {}, {}
+    clients = [Client(u, n, threshold, randbytes) for u in range(n)]
+    keys = {u: c.public_keys for u, c in enumerate(clients)}
     for u in range(n):
-        state[u], keys[u] = advertise_keys(u, randbytes)
         sent[u]["advertise_keys"] = 2 * PUBLIC_KEY_BYTES
-    # Round 1, ShareKeys: the server forwards e_{u,v} to v; U2 = everyone.
-    inbox = {v: {} for v in range(n)}
-    for u in range(n):
-        state[u], outgoing = share_keys(state[u], keys, threshold, randbytes)
-        for v, message in outgoing.items():
-            inbox[v][u] = message
+    # Round 1, ShareKeys: the server forwards e_{u,v} to v; U2 = those that sent them.
+    u2 = [u for u in range(n) if u not in lost["key_dropouts"]]
+    if len(u2) < threshold:
+        raise ValueError(f"only {len(u2)} clients shared their keys but threshold is {threshold}; "
+                         "the sum cannot be recovered")
+    inbox = {v: {} for v in u2}
+    for u in u2:
+        for v, message in clients[u].share_keys(keys).items():
+            if v in inbox:
+                inbox[v][u] = message
         sent[u]["share_keys"] = (n - 1) * SHARE_MESSAGE_BYTES  # recipient id, nonce, ciphertext
-    # Round 2, MaskedInputCollection: the dropouts vanish; U3 = everyone else.
-    masked = {u: masked_input_collection(state[u], encoded[u], keys, modulus_bits) for u in range(n) if u not in early}
+    for v in u2:
+        clients[v].receive_shares(inbox[v])
+    # Round 2, MaskedInputCollection: the dropouts vanish; U3 = everyone else in U2.
+    masked = {u: clients[u].masked_input(encoded[u], modulus_bits) for u in u2 if u not in lost["dropouts"]}
     plain_bytes = math.ceil(length * modulus_bits / 8)
     for u in masked:
         sent[u]["masked_input_collection"] = plain_bytes
@@ -491,17 +802,18 @@ def secure_sum(
         raise ValueError(f"only {len(masked)} clients survived but threshold is {threshold}; the sum cannot be recovered")
     # (Round 3, ConsistencyCheck, only guards against an active adversary; skipped.)
     # Round 4, Unmasking: the server sends U3 to the clients still there; they answer.
-    replies = [unmasking_reply(state[u], inbox[u], keys, list(masked)) for u in masked if u not in late]
+    replies = [clients[u].unmasking_reply(list(masked)) for u in masked if u not in lost["late_dropouts"]]
     for reply in replies:
         sent[reply.client]["unmasking"] = (len(reply.b_shares) + len(reply.s_sk_shares)) * FIELD_BYTES
-    encoded_total = unmasking(masked, replies, keys, threshold, modulus_bits)
+    encoded_total = unmasking(masked, replies, {u: keys[u] for u in u2}, threshold, modulus_bits)
     return SecureSumResult(
         total=decode(encoded_total, modulus_bits, step),
         encoded_total=encoded_total,
         masked_inputs=masked,
         survivors=tuple(masked),
-        dropped=tuple(sorted(early)),
-        error_bound=len(masked) * step / 2,
+        dropped=tuple(sorted(lost["key_dropouts"] | lost["dropouts"])),
+        error_bound=_error_bound(len(masked), modulus_bits, step),
+        shares_checked=len(replies) > threshold,
         bytes_sent={u: ByteCount(**counts) for u, counts in sent.items()},
         plain_bytes=plain_bytes,
     )
