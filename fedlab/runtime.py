@@ -177,6 +177,9 @@ def setup(seed: int = 0, context: str = "default", verbose: bool = True) -> dict
     import tensorflow as tf
     import tensorflow_federated as tff
 
+    # TensorFlow sets its logger to INFO the first time it is asked for it in an interactive
+    # session (a Jupyter kernel), e.g. "Assets written to ..." on every saved state: ask first.
+    tf.get_logger().setLevel(logging.ERROR)
     random.seed(seed)
     np.random.seed(seed)
     tf.keras.utils.set_random_seed(seed)

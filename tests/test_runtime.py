@@ -201,6 +201,16 @@ def test_grpc_logs_only_errors_unless_told_otherwise(preset, expected):
     assert line.split()[1:] == [expected, "True"]  # set, and gRPC was loaded after it
 
 
+def test_tensorflow_logs_only_errors_in_an_interactive_session():
+    """In a kernel (sys.ps1 set) TensorFlow resets its logger to INFO when first asked for it."""
+    code = ("import logging, sys\nsys.ps1 = '>>> '\nfrom fedlab import runtime\n"
+            "runtime.setup(seed=0, verbose=False)\nimport tensorflow as tf\n"
+            "print('LEVEL', logging.getLevelName(tf.get_logger().level))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "LEVEL ERROR" in proc.stdout.splitlines()
+
+
 def test_leftover_worker_check_sees_a_running_worker(tmp_path):
     """The end-of-run check (tests/notebook_report.py) must be able to fail."""
     from notebook_report import leftover_workers
