@@ -39,6 +39,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from fedlab.fedavg import _check_int
+
 __all__ = [
     "STATE_DIR", "METRICS_CSV", "TENSORBOARD_DIR", "STATE_PREFIX", "CheckpointError",
     "select_clients", "build_round", "load_latest_state", "run_program", "main",
@@ -52,15 +54,6 @@ STATE_PREFIX = "program_state_"  # FileProgramStateManager's default prefix
 
 class CheckpointError(ValueError):
     """A saved program state that cannot be used: unreadable, or saved by another model."""
-
-
-def _check_int(name: str, value, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    if value < low or (high is not None and value > high):
-        allowed = f">= {low}" if high is None else f"between {low} and {high}"
-        raise ValueError(f"{name} must be {allowed}, got {value}")
-    return int(value)
 
 
 def select_clients(num_clients: int, clients_per_round: int, round_num: int, seed: int) -> list[int]:
