@@ -114,3 +114,31 @@ def test_links_to_notebooks_resolve(path):
             continue
         for target in re.findall(r"\]\(([^)#]+\.ipynb)", "".join(cell["source"])):
             assert (path.parent / target).exists(), f"broken link to {target}"
+
+
+# A stored output must not show where the notebook happened to run: a user's home, the
+# repository's folder, a temporary folder, or an installed package (a traceback lists them all).
+MACHINE_PATH = re.compile(r"(?<![\w.])/(?:work|home|tmp|root|usr|opt|var|private|Users)/|site-packages|"
+                          r"dist-packages|\b[A-Z]:\\Users\\")
+
+
+def _output_texts(cell):
+    for out in cell["outputs"]:
+        if out["output_type"] == "stream":
+            yield "".join(out["text"])
+        elif out["output_type"] == "error":
+            yield "\n".join([out["ename"], out["evalue"], *out["traceback"]])
+        else:
+            for mime, value in out.get("data", {}).items():
+                if mime.startswith("text/") or mime.endswith("json"):
+                    yield value if isinstance(value, str) else json.dumps(value)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_no_stored_output_shows_a_machine_path(path):
+    for cell in code_cells(path):
+        for text in _output_texts(cell):
+            found = MACHINE_PATH.search(text)
+            assert not found, (f"stored output shows a path of the machine that ran it "
+                               f"({found.group(0)!r}; print relative names, catch errors) in:\n"
+                               f"{source(cell)}")
