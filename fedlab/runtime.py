@@ -150,10 +150,12 @@ def check_platform() -> None:
         )
 
 
-def setup(seed: int = 0, context: str = "default", verbose: bool = True) -> dict[str, str]:
+def setup(
+    seed: int = 0, context: str = "default", verbose: bool = True, deterministic_ops: bool = True
+) -> dict[str, str]:
     """Prepares a notebook or script to run TFF reproducibly and quietly.
 
-    Seeds Python, numpy and TensorFlow; turns on deterministic TensorFlow ops; silences
+    Seeds Python, numpy and TensorFlow; turns deterministic TensorFlow ops on (or off); silences
     TensorFlow and absl log noise; makes TFF's worker process die with this process; and
     installs TFF's execution context.
 
@@ -162,6 +164,10 @@ def setup(seed: int = 0, context: str = "default", verbose: bool = True) -> dict
         context: "default" for TFF's normal local C++ context, or "test" for the test
             context, which the secure sums need (it compiles a secure sum to a plain sum).
         verbose: Print the versions that matter.
+        deterministic_ops: True turns TensorFlow's op determinism on: the same seed gives the
+            same numbers, and TensorFlow refuses random ops without an op-level seed. False
+            turns it off (again), which TFF's DP aggregators need: they draw their noise with
+            unseeded random ops on purpose (`notebooks/05_differential_privacy.ipynb`).
 
     Returns:
         The versions of Python, TensorFlow, TFF and numpy, by name.
@@ -170,6 +176,8 @@ def setup(seed: int = 0, context: str = "default", verbose: bool = True) -> dict
         raise ValueError(f"context must be one of {CONTEXTS}, got {context!r}")
     if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:
         raise ValueError(f"seed must be an integer from 0 to 2**32 - 1, got {seed!r}")
+    if not isinstance(deterministic_ops, bool):
+        raise TypeError(f"deterministic_ops must be True or False, got {deterministic_ops!r}")
     check_platform()
     _quiet_logs()
 
@@ -183,7 +191,13 @@ def setup(seed: int = 0, context: str = "default", verbose: bool = True) -> dict
     random.seed(seed)
     np.random.seed(seed)
     tf.keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
+    if deterministic_ops:
+        tf.config.experimental.enable_op_determinism()
+    else:
+        # TensorFlow 2.14 exports only the switch that turns determinism on; this is its pair.
+        from tensorflow.python.framework import config as tf_config
+
+        tf_config.disable_op_determinism()
 
     _guard_tff_workers()
     stop_workers()  # a second setup() in the same kernel replaces the context and its worker
@@ -200,5 +214,6 @@ def setup(seed: int = 0, context: str = "default", verbose: bool = True) -> dict
     }
     if verbose:
         print(", ".join(f"{name} {version}" for name, version in versions.items()))
-        print(f"seed {seed}, TFF context: {context}")
+        ops = "" if deterministic_ops else ", TensorFlow op determinism off"
+        print(f"seed {seed}, TFF context: {context}{ops}")
     return versions

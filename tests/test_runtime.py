@@ -236,3 +236,53 @@ def test_check_platform_says_what_is_needed(monkeypatch, attribute, value, match
     monkeypatch.setattr(runtime.sys, attribute, value)
     with pytest.raises(RuntimeError, match=match):
         runtime.check_platform()
+
+
+@pytest.mark.parametrize("value", ["no", 0, None])
+def test_setup_rejects_a_determinism_switch_that_is_not_a_bool(value):
+    with pytest.raises(TypeError, match="deterministic_ops must be True or False"):
+        runtime.setup(deterministic_ops=value)
+
+
+DP_AGGREGATOR = textwrap.dedent(
+    """
+    import numpy as np
+    from fedlab import runtime
+    import tensorflow_federated as tff
+    from tensorflow.python.framework import config as tf_config
+
+    def dp_sum_of_zeros():
+        factory = tff.aggregators.DifferentiallyPrivateFactory.gaussian_fixed(
+            noise_multiplier=1.0, clients_per_round=2.0, clip=1.0)
+        process = factory.create(tff.TensorType(np.float32, [1000]))
+        return process.next(process.initialize(), [np.zeros(1000, np.float32)] * 2).result
+
+    runtime.setup(seed=0, verbose=False)
+    print("ON", tf_config.is_op_determinism_enabled(), flush=True)
+    try:
+        dp_sum_of_zeros()
+    except RuntimeError as error:
+        print("REFUSED", "Random ops require a seed" in str(error), flush=True)
+    runtime.setup(seed=0, verbose=False, deterministic_ops=False)
+    print("OFF", tf_config.is_op_determinism_enabled(), flush=True)
+    noise = dp_sum_of_zeros()
+    print("NOISE STD", round(float(np.std(noise)), 1), flush=True)
+    runtime.setup(seed=0, verbose=False)
+    print("ON AGAIN", tf_config.is_op_determinism_enabled(), flush=True)
+    """
+)
+
+
+def test_determinism_switch_lets_a_dp_aggregator_run():
+    # Deterministic ops (the default) refuse the unseeded random op that draws TFF's DP noise;
+    # deterministic_ops=False lets it run, with the noise std z * clip / clients_per_round.
+    proc = subprocess.run(
+        [sys.executable, "-c", DP_AGGREGATOR], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    assert "ON True" in lines
+    assert "REFUSED True" in lines
+    assert "OFF False" in lines
+    assert "NOISE STD 0.5" in lines
+    assert "ON AGAIN True" in lines
