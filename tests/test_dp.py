@@ -57,3 +57,53 @@ def test_bad_arguments_are_refused(kwargs, match):
     args = dict(noise_multiplier=1.0, sampling_rate=0.1, num_rounds=10, delta=1e-5) | kwargs
     with pytest.raises(ValueError, match=match):
         dp.compute_epsilon(**args)
+
+
+def test_fixed_cohort_matches_dp_accounting_written_out():
+    import dp_accounting
+
+    accountant = dp_accounting.rdp.RdpAccountant(
+        neighboring_relation=dp_accounting.NeighboringRelation.REPLACE_ONE)
+    accountant.compose(dp_accounting.SelfComposedDpEvent(
+        dp_accounting.SampledWithoutReplacementDpEvent(100, 10, dp_accounting.GaussianDpEvent(0.5)), 12))
+    # z = 1 on the add-or-remove sensitivity S is z = 0.5 on the replace-one sensitivity 2 S.
+    assert dp.compute_epsilon_fixed_cohort(1.0, 100, 10, 12, 1e-5) == accountant.get_epsilon(1e-5)
+
+
+def test_fixed_cohort_of_everyone_is_a_replace_one_gaussian():
+    # With every client in every round there is no sampling: a Gaussian mechanism whose
+    # replace-one sensitivity is twice the clip, so it costs what noise z / 2 costs under
+    # add-or-remove.
+    fixed = dp.compute_epsilon_fixed_cohort(2.0, 50, 50, 5, 1e-5)
+    assert math.isclose(fixed, dp.compute_epsilon(1.0, 1.0, 5, 1e-5), rel_tol=1e-9)
+
+
+def test_fixed_cohort_epsilon_moves_the_right_way():
+    base = dp.compute_epsilon_fixed_cohort(1.0, 100, 10, 12, 1e-5)
+    assert dp.compute_epsilon_fixed_cohort(0.0, 100, 10, 12, 1e-5) == math.inf
+    assert dp.compute_epsilon_fixed_cohort(2.0, 100, 10, 12, 1e-5) < base   # more noise
+    assert dp.compute_epsilon_fixed_cohort(1.0, 1000, 10, 12, 1e-5) < base  # a larger federation
+    assert dp.compute_epsilon_fixed_cohort(1.0, 100, 10, 24, 1e-5) > base   # more rounds
+    # Replace-one neighbours are a stronger notion than add-or-remove: a larger epsilon.
+    assert base > dp.compute_epsilon(1.0, 10 / 100, 12, 1e-5)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(noise_multiplier=-1.0), "noise_multiplier must be >= 0"),
+        (dict(noise_multiplier=None), "noise_multiplier must be a number"),
+        (dict(num_clients=0), "num_clients must be >= 1"),
+        (dict(num_clients=100.0), "num_clients must be an integer"),
+        (dict(clients_per_round=0), "clients_per_round must be >= 1"),
+        (dict(clients_per_round=101), r"clients_per_round must be at most num_clients \(100\)"),
+        (dict(num_rounds=0), "num_rounds must be >= 1"),
+        (dict(num_rounds=True), "num_rounds must be an integer"),
+        (dict(delta=1.5), r"delta must be in \(0, 1\)"),
+    ],
+)
+def test_fixed_cohort_bad_arguments_are_refused(kwargs, match):
+    args = dict(noise_multiplier=1.0, num_clients=100, clients_per_round=10, num_rounds=12,
+                delta=1e-5) | kwargs
+    with pytest.raises(ValueError, match=match):
+        dp.compute_epsilon_fixed_cohort(**args)
