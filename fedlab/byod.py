@@ -6,8 +6,12 @@ team of hospitals) points the course's federated pipeline at a folder of their o
 - :func:`load_client_csvs` reads the folder, one client per ``*.csv`` file, and checks the
   schema before anything is trained: every problem stops with a ``ValueError`` (or
   ``FileNotFoundError``) that names the file, the column, the line and the value.
-- :func:`write_report` writes a Markdown file with a table of per-client and global metrics
-  and PNG figures (metrics per client, accuracy per round) into a folder.
+- :func:`check_for_training` checks what training a classifier on the tables needs (enough
+  clients, class numbers 0, 1, ... without gaps, rows left for testing at every client) and
+  stops with a ``ValueError`` that says which client or class fails.
+- :func:`write_report` writes a Markdown file with a table of per-client and global metrics,
+  the findings (plain warnings about the results) and PNG figures (metrics per client,
+  accuracy per round) into a folder.
 
 Only the standard library, numpy and matplotlib (no pandas). Importing this module does nothing.
 """
@@ -23,7 +27,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["ClientTables", "MISSING_VALUES", "load_client_csvs", "write_report"]
+__all__ = ["ClientTables", "MISSING_VALUES", "check_for_training", "load_client_csvs",
+           "write_report"]
 
 TASKS = ("classification", "regression")
 
@@ -242,6 +247,59 @@ def load_client_csvs(
         label_column=label_column, task=task)
 
 
+def check_for_training(tables: ClientTables, *, test_fraction: float, min_clients: int = 2) -> int:
+    """Checks that a classifier can be trained and tested on `tables`; returns the class count.
+
+    Notebook 07 keeps `test_fraction` of each client's rows for testing (``round(test_fraction
+    * rows)`` of them) and trains on the rest, a softmax regression over classes 0 to K - 1.
+    These checks are about the data, before training: a failure stops with a ``ValueError``
+    that names the client or the class. What the results show (a client that does better
+    alone, a large epsilon) is not checked here: notebook 07 reports it as a finding. Taught
+    in `notebooks/07_capstone_bring_your_own_data.ipynb`.
+
+    Args:
+        tables: The clients' data, from :func:`load_client_csvs`.
+        test_fraction: The share of each client's rows kept for testing, in (0, 1).
+        min_clients: The fewest clients that make a federation (>= 1).
+
+    Returns:
+        K, the number of classes (the largest label + 1).
+
+    Raises:
+        TypeError: If `tables` is not a :class:`ClientTables`.
+        ValueError: If an argument is out of range, the task is not classification, there are
+            fewer than `min_clients` clients, a class number between 0 and the largest label
+            has no row in any file, or a client would have no test row or no training row.
+    """
+    if not isinstance(tables, ClientTables):
+        raise TypeError(f"tables must be a ClientTables (from load_client_csvs), got "
+                        f"{type(tables).__name__}")
+    if (isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float, np.floating))
+            or not 0 < test_fraction < 1):
+        raise ValueError(f"test_fraction must be a number in (0, 1), got {test_fraction!r}")
+    if (isinstance(min_clients, bool) or not isinstance(min_clients, (int, np.integer))
+            or min_clients < 1):
+        raise ValueError(f"min_clients must be an integer >= 1, got {min_clients!r}")
+    if tables.task != "classification":
+        raise ValueError(f"the tables were loaded with task={tables.task!r}; this pipeline trains "
+                         "a classifier: load them with task='classification'")
+    if tables.num_clients < min_clients:
+        raise ValueError(f"{tables.num_clients} client(s) ({', '.join(tables.client_names)}); a "
+                         f"federation here needs at least min_clients={min_clients} CSV files")
+    counts = np.bincount(np.concatenate(tables.y))
+    absent = np.flatnonzero(counts == 0)
+    if len(absent):
+        raise ValueError(f"no file has a row of class {int(absent[0])}, but labels go up to "
+                         f"{len(counts) - 1}; classes must be numbered 0, 1, ... without gaps")
+    for name, rows in zip(tables.client_names, tables.num_rows):
+        num_test = int(round(test_fraction * rows))
+        if num_test == 0 or num_test == rows:
+            raise ValueError(f"{name} has {rows} rows: with test_fraction={test_fraction} it would "
+                             f"keep {num_test} for testing and {rows - num_test} for training; "
+                             "each client needs both (raise min_rows or change test_fraction)")
+    return len(counts)
+
+
 # ------------------------------------------------------------------ writing the report
 
 
@@ -355,12 +413,15 @@ def write_report(
     client_names: Sequence[str] | None = None,
     title: str = "Federated training report",
     notes: Sequence[str] = (),
+    findings: Sequence[str] | None = None,
     value_label: str = "accuracy",
     global_label: str = "all clients",
 ) -> Path:
     """Writes a short Markdown report with a metrics table and PNG figures into `folder`.
 
-    The report, ``report.md``, holds the title, the `notes` (one paragraph each), a table with
+    The report, ``report.md``, holds the title, the `notes` (one paragraph each), a section
+    "Findings" with one bullet per finding (if `findings` is given; an empty list is written as
+    "none"), a table with
     one row per client and a last row for `global_metrics`, one column per metric (say, the
     accuracy of each way of training), a bar chart of the table (``per_client.png``) and, if
     `history` is given, a line chart of each series per round (``per_round.png``) with a table
@@ -379,6 +440,8 @@ def write_report(
             ``ClientTables.client_names``): a guard against a client silently left out.
         title: The report's first heading.
         notes: Paragraphs of Markdown written under the title.
+        findings: Plain sentences about the results that a reader must not miss (say, "3 of 6
+            clients do better alone"), one bullet each; None leaves the section out.
         value_label: What the values are, for the figures' axes.
         global_label: The name of the table's last row.
 
@@ -388,9 +451,16 @@ def write_report(
     Raises:
         ValueError: If a mapping is empty, the clients' metric names differ from each other or
             from `global_metrics`, the clients differ from `client_names`, a value is not a
-            finite number, a history series is empty, or `folder` is a file.
+            finite number, a history series is empty, a finding is not a non-empty string, or
+            `folder` is a file.
     """
     columns = _check_metrics(per_client_metrics, global_metrics, client_names)
+    if findings is not None:
+        if isinstance(findings, str) or not isinstance(findings, Sequence):
+            raise ValueError(f"findings must be None or a list of sentences, got {findings!r:.60}")
+        for i, finding in enumerate(findings):
+            if not isinstance(finding, str) or not finding.strip():
+                raise ValueError(f"findings[{i}] must be a non-empty string, got {finding!r:.60}")
     series = _check_history(history)
     if isinstance(notes, str):
         notes = [notes]
@@ -402,6 +472,10 @@ def write_report(
     lines = [f"# {title}", ""]
     for paragraph in notes:
         lines += [str(paragraph).strip(), ""]
+    if findings is not None:
+        lines += ["## Findings", ""]
+        lines += [f"- {' '.join(finding.split())}" for finding in findings] or ["none"]
+        lines += ["", "## Results", ""]
     lines += ["| client | " + " | ".join(_cell(c) for c in columns) + " |",
               "|---" * (len(columns) + 1) + "|"]
     for client, metrics in per_client_metrics.items():

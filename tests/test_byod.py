@@ -334,3 +334,162 @@ def test_hospitals_copy_with_a_broken_file_is_refused(tmp_path):
     path.write_text(header + first.rsplit(",", 1)[0] + ",B\n" + "".join(rest))
     with pytest.raises(ValueError, match=r"hospital_c\.csv, line 2, column 'malignant': 'B' is not a number"):
         byod.load_client_csvs(tmp_path / "hospitals", "malignant")
+
+
+# ------------------------------------------------------------------ checks before training
+
+
+def three_clients(tmp_path, labels=((0, 1, 0, 1), (1, 2, 1, 2), (0, 2, 0, 2))):
+    for k, ys in enumerate(labels):
+        write(tmp_path, f"c{k}.csv", HEADER + "".join(f"{i},{i * k},{y}\n" for i, y in enumerate(ys)))
+    return byod.load_client_csvs(tmp_path, "label", min_rows=1)
+
+
+def test_check_for_training_returns_the_number_of_classes(tmp_path):
+    assert byod.check_for_training(three_clients(tmp_path), test_fraction=0.3) == 3
+
+
+def test_check_for_training_refuses_a_gap_in_the_class_numbers(tmp_path):
+    tables = three_clients(tmp_path, labels=((0, 2, 0, 2), (2, 0, 2, 0)))
+    with pytest.raises(ValueError, match=r"no file has a row of class 1, but labels go up to 2"):
+        byod.check_for_training(tables, test_fraction=0.3)
+
+
+def test_check_for_training_refuses_a_client_without_test_rows(tmp_path):
+    tables = three_clients(tmp_path, labels=((0, 1, 0, 1), (1, 0)))
+    with pytest.raises(ValueError, match=r"c1 has 2 rows: with test_fraction=0.2 it would keep 0"):
+        byod.check_for_training(tables, test_fraction=0.2)
+    with pytest.raises(ValueError, match=r"c0 has 4 rows: .* keep 4 for testing and 0 for training"):
+        byod.check_for_training(tables, test_fraction=0.9)
+
+
+def test_check_for_training_refuses_too_few_clients_and_regression(tmp_path):
+    write(tmp_path, "only.csv", HEADER + "1,2,0\n3,4,1\n5,6,0\n")
+    tables = byod.load_client_csvs(tmp_path, "label", min_rows=1)
+    with pytest.raises(ValueError, match=r"1 client\(s\) \(only\); a federation here needs at least"):
+        byod.check_for_training(tables, test_fraction=0.4)
+    assert byod.check_for_training(tables, test_fraction=0.4, min_clients=1) == 2
+    regression = byod.load_client_csvs(tmp_path, "label", task="regression", min_rows=1)
+    with pytest.raises(ValueError, match="task='regression'; this pipeline trains a classifier"):
+        byod.check_for_training(regression, test_fraction=0.4, min_clients=1)
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"test_fraction": 0}, ValueError, r"test_fraction must be a number in \(0, 1\), got 0"),
+    ({"test_fraction": 1.0}, ValueError, "test_fraction must be a number in"),
+    ({"test_fraction": True}, ValueError, "test_fraction must be a number in"),
+    ({"test_fraction": "0.3"}, ValueError, "test_fraction must be a number in"),
+    ({"test_fraction": 0.3, "min_clients": 0}, ValueError, "min_clients must be an integer >= 1"),
+    ({"test_fraction": 0.3, "min_clients": 2.0}, ValueError, "min_clients must be an integer >= 1"),
+])
+def test_check_for_training_bad_arguments(tmp_path, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        byod.check_for_training(three_clients(tmp_path), **kwargs)
+
+
+def test_check_for_training_needs_client_tables():
+    with pytest.raises(TypeError, match="tables must be a ClientTables .*, got dict"):
+        byod.check_for_training({}, test_fraction=0.3)
+
+
+def test_report_findings_come_first_one_bullet_each(tmp_path):
+    findings = ["2 of 2 clients do better alone.", "epsilon 24.8,\n which protects little."]
+    text = byod.write_report(tmp_path, PER_CLIENT, GLOBAL, findings=findings).read_text()
+    assert "## Findings\n\n- 2 of 2 clients do better alone.\n" in text
+    assert "- epsilon 24.8, which protects little.\n" in text  # one line per bullet
+    assert text.index("## Findings") < text.index("## Results") < text.index("| client |")
+    empty = byod.write_report(tmp_path / "b", PER_CLIENT, GLOBAL, findings=[]).read_text()
+    assert "## Findings\n\nnone\n" in empty
+    assert "## Findings" not in byod.write_report(tmp_path / "c", PER_CLIENT, GLOBAL).read_text()
+
+
+@pytest.mark.parametrize("findings, message", [
+    ("one finding", "findings must be None or a list of sentences"),
+    ([""], r"findings\[0\] must be a non-empty string"),
+    (["ok", 3], r"findings\[1\] must be a non-empty string"),
+])
+def test_report_refuses_bad_findings(tmp_path, findings, message):
+    with pytest.raises(ValueError, match=message):
+        byod.write_report(tmp_path, PER_CLIENT, GLOBAL, findings=findings)
+
+
+# ------------------------------------------------------------------ notebook 07 on other data
+
+CAPSTONE = HOSPITALS.parent.parent / "notebooks" / "07_capstone_bring_your_own_data.ipynb"
+
+
+def write_sites(folder, seed=1):
+    """Six synthetic sites unlike the example: 12 features, 3 classes, 37 to 708 rows, each site
+    with its own class mix, its own feature shift and, for three of them, their own labelling
+    (a different class boundary), so that training alone can beat the federation at home."""
+    rng = np.random.default_rng(seed)
+    sizes = [37, 64, 120, 250, 430, 708]
+    class_means = rng.normal(0, 1.5, (3, 12))
+    names = [f"f{j:02d}" for j in range(12)]
+    for k, size in enumerate(sizes):
+        mix = rng.dirichlet([0.8, 0.8, 0.8])
+        labels = rng.choice(3, size=size, p=mix)
+        means = class_means[(labels + (k % 2) * k) % 3] if k >= 3 else class_means[labels]
+        x = means + rng.normal(0, 1.0, (size, 12)) + rng.normal(0, 2.0, 12) * 3 + 10 * k
+        lines = [",".join(names + ["outcome"])]
+        lines += [",".join(f"{v:.4f}" for v in row) + f",{label}" for row, label in zip(x, labels)]
+        (folder / f"site_{k + 1}.csv").write_text("\n".join(lines) + "\n")
+    return sizes
+
+
+def report_table(text):
+    """{client: {column: value}} from the first table of a report written by write_report."""
+    lines = [line for line in text.splitlines() if line.startswith("|")]
+    columns = [c.strip() for c in lines[0].strip("|").split("|")][1:]
+    table = {}
+    for line in lines[2:]:
+        cells = [c.strip().strip("*") for c in line.strip("|").split("|")]
+        if len(cells) != len(columns) + 1 or cells[0] == "series":
+            break
+        table[cells[0]] = dict(zip(columns, map(float, cells[1:])))
+    return table
+
+
+@pytest.mark.slow
+def test_capstone_runs_to_the_end_on_other_data_and_reports_its_findings(tmp_path, monkeypatch):
+    """Issue 13: notebook 07 is a template. On a folder that is not the example and passes the
+    checks, every cell runs (the example's lessons are asserted for the example only) and the
+    report states what happened on this data. DP noise is real here: no test seed is set."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    sites = tmp_path / "sites"
+    sites.mkdir()
+    sizes = write_sites(sites)
+    work = tmp_path / "notebooks"  # a copy, so that the report is not written into the course
+    work.mkdir()
+    nb = nbformat.read(CAPSTONE, as_version=4)
+    monkeypatch.setenv("FEDLAB_BYOD_DIR", str(sites))
+    monkeypatch.setenv("FEDLAB_BYOD_LABEL", "outcome")
+    monkeypatch.delenv("FEDLAB_NOT_PRIVATE_SEED", raising=False)
+    NotebookClient(nb, kernel_name="python3", timeout=600,
+                   resources={"metadata": {"path": str(work)}}).execute()  # raises on any error
+
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    assert all(cell.execution_count for cell in code), "a cell did not run"
+    printed = "\n".join(out.get("text", "") for cell in code for out in cell.outputs)
+    assert f"6 clients, 12 features, 3 classes, label 'outcome'" in printed
+    assert "not private" not in printed.lower()  # the default: a secret seed, real noise
+
+    text = (work / "capstone_report" / "report.md").read_text()
+    assert "## Findings" in text
+    assert "not private" not in text.lower()
+    table = report_table(text)
+    clients = [f"site_{k + 1}" for k in range(len(sizes))]
+    assert list(table)[:len(clients)] == clients
+    better_alone = [c for c in clients if table[c]["alone"] > table[c]["FedAvg"]]
+    assert better_alone, "the data were made so that some site does better alone"
+    assert (f"{len(better_alone)} of {len(clients)} clients do better alone on their own test rows"
+            in text)
+    for client in better_alone:
+        assert f"{client} (+{table[client]['alone'] - table[client]['FedAvg']:.3f})" in text
+    everyone = table["all clients"]
+    lost = everyone["FedAvg"] - everyone["secure + DP"]
+    if lost > 0.03:
+        assert f"secure + DP lost {lost:.3f} accuracy" in text
+    assert "which protects little" in text  # 6 clients in every round: a large epsilon
