@@ -10,7 +10,8 @@ What one cell measures: one call of `secure_sum` over N random float vectors of 
 (32-bit modulus, the default step, threshold t = N // 2 + 1 unless given, no dropouts), with
 its time split by protocol round. The rounds are timed by wrapping the module's round
 functions (`advertise_keys`, `share_keys`, `masked_input_collection`, `unmasking_reply`,
-`unmasking`) for the duration of the call; `secure_sum` itself is unchanged. "masking" is
+`unmasking`) for the duration of the call; `secure_sum` itself is unchanged (its
+`secagg.Client` objects call those same module functions, so the wrappers see every call). "masking" is
 round 2, MaskedInputCollection, summed over all N clients: each client expands N - 1 pairwise
 seeds and its own self-mask seed with the AES-CTR PRG. Bytes are what `secure_sum` counts per
 client (`SecureSumResult.bytes_sent`), and the expansion factor is the bytes sent by a client
@@ -22,6 +23,7 @@ Cost model (seconds; c_* measured by :func:`calibrate` on this machine):
     masking    N * N * (c_mask_pair + D * c_word)                 N - 1 pairwise masks + self mask
     reply      N * N * c_share_pair                               decrypt the shares received
     unmasking  N * (2 t c_horner + c_mask_pair + D c_word) + t^2 c_horner    rebuild, unmask
+               + N * (N - t) * t * c_horner      check the N - t spare shares of each secret
 The n^2 terms are why 1,000 clients take minutes: share and reply alone are 2 * 10^6 key
 agreements, and masking at D = 10^6 expands 10^6 masks of 10^6 words.
 """
@@ -161,7 +163,7 @@ def predict(num_clients: int, length: int, threshold: int, costs: dict) -> dict:
         "masking": n * (n * (c["c_mask_pair"] + d * c["c_word"])),
         "reply": n * n * c["c_share_pair"],
         "unmasking": n * (2 * t * c["c_horner"] + c["c_mask_pair"] + d * c["c_word"])
-                     + t * t * c["c_horner"],
+                     + t * t * c["c_horner"] + n * (n - t) * t * c["c_horner"],
     }
     # inputs (float64), encodings (uint64) and masked inputs (uint64), N of each, plus Python.
     memory_mb = 3 * n * d * 8 / 1e6 + 150

@@ -390,15 +390,43 @@ def shamir_reconstruct(shares: Sequence[tuple[int, int]]) -> int:
     return sum(w * y for w, (_, y) in zip(weights, shares)) % PRIME
 
 
+def _weights_at(xs: Sequence[int], targets: Sequence[int]) -> list[list[int]]:
+    """``_lagrange_at(xs, x)`` for each x in targets, in O(len(xs)) each (barycentric form).
+
+    l_j(x) = prod_m (x - x_m) * w_j / (x - x_j) with w_j = 1 / prod_{m != j} (x_j - x_m);
+    the x are small integers, so the inverses of their differences are few and cached.
+    """
+    bary = []
+    for j, xj in enumerate(xs):
+        den = 1
+        for m, xm in enumerate(xs):
+            if m != j:
+                den = den * (xj - xm) % PRIME
+        bary.append(pow(den, -1, PRIME))
+    inverse: dict[int, int] = {}
+    rows = []
+    for x in targets:
+        ell = 1
+        for xm in xs:
+            ell = ell * (x - xm) % PRIME
+        row = []
+        for j, xj in enumerate(xs):
+            if x - xj not in inverse:
+                inverse[x - xj] = pow(x - xj, -1, PRIME)
+            row.append(ell * bary[j] % PRIME * inverse[x - xj] % PRIME)
+        rows.append(row)
+    return rows
+
+
 def _off_polynomial(points: Sequence[tuple[int, int]], degree_bound: int, weights: list | None = None) -> bool:
     """True if the points do not all lie on one polynomial of degree < degree_bound.
 
     The first degree_bound points fix the polynomial; each other point is checked against
-    it. ``weights[i]`` may hold ``_lagrange_at(first xs, x of point degree_bound + i)``.
+    it. ``weights`` may hold ``_weights_at(first xs, the other xs)``, to reuse across secrets.
     """
     base, rest = points[:degree_bound], points[degree_bound:]
     if weights is None:
-        weights = [_lagrange_at([x for x, _ in base], x) for x, _ in rest]
+        weights = _weights_at([x for x, _ in base], [x for x, _ in rest])
     for w_rest, (_, y) in zip(weights, rest):
         if sum(w * yb for w, (_, yb) in zip(w_rest, base)) % PRIME != y:
             return True
@@ -543,7 +571,7 @@ def unmasking(
         raise ProtocolError(f"two replies from the same client: {clients}")
     base_xs = [c + 1 for c in clients[:threshold]]  # client v holds x = v + 1
     base_weights = _lagrange_at(base_xs)
-    check_weights = [_lagrange_at(base_xs, c + 1) for c in clients[threshold:]]  # the same for every secret
+    check_weights = _weights_at(base_xs, [c + 1 for c in clients[threshold:]])  # the same for every secret
 
     def rebuild(field: str, v: int, what: str) -> int:
         try:

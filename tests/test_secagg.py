@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from fedlab import secagg as S
 
-FAST = settings(max_examples=80, deadline=None)
-FEW = settings(max_examples=40, deadline=None)
+FAST = settings(max_examples=60, deadline=None)
+FEW = settings(max_examples=30, deadline=None)
 
 
 def assert_within_bound(total, vectors, clients, bound):
