@@ -492,6 +492,9 @@ def test_capstone_runs_to_the_end_on_other_data_and_reports_its_findings(tmp_pat
         assert abs(gain - (table[client]["alone"] - table[client]["FedAvg"])) <= 0.0015
     everyone = table["all clients"]
     lost = everyone["FedAvg"] - everyone["secure + DP"]
-    if lost > 0.03:
-        assert f"secure + DP lost {lost:.3f} accuracy" in text
+    reported = re.search(r"secure \+ DP lost ([0-9.]+) accuracy", text)  # tolerance 0.03 in 07
+    if lost > 0.03 + 0.0015:  # beyond the rounding of the table's numbers
+        assert reported and abs(float(reported.group(1)) - lost) <= 0.0015
+    elif lost < 0.03 - 0.0015:
+        assert reported is None
     assert "which protects little" in text  # 6 clients in every round: a large epsilon
