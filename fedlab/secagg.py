@@ -237,11 +237,18 @@ def _real_vector(x, name: str = "x") -> np.ndarray:
         raise TypeError(f"{name} must hold real numbers, got dtype {raw.dtype}")
     if raw.ndim != 1:
         raise ValueError(f"{name} must be a 1-D vector, got shape {raw.shape}")
-    if raw.dtype.kind in "iuO":  # integers beyond 2^53 would be rounded by float64
-        for i, value in enumerate(raw.tolist()):
-            if isinstance(value, (int, np.integer)) and abs(int(value)) > EXACT_INTEGERS:
-                raise ValueError(f"{name}[{i}] = {value} is an integer beyond 2^53, which float64 "
-                                 "cannot hold exactly; scale the inputs down")
+    if raw.dtype.kind in "iu":  # integers beyond 2^53 would be rounded by float64
+        big = np.flatnonzero(raw > EXACT_INTEGERS) if raw.dtype.kind == "u" else \
+            np.flatnonzero((raw > EXACT_INTEGERS) | (raw < -EXACT_INTEGERS))
+    elif raw.dtype.kind == "O":
+        big = [i for i, value in enumerate(raw.tolist())
+               if isinstance(value, (int, np.integer)) and abs(int(value)) > EXACT_INTEGERS]
+    else:
+        big = []
+    if len(big):
+        i = int(big[0])
+        raise ValueError(f"{name}[{i}] = {raw[i]} is an integer beyond 2^53, which float64 "
+                         "cannot hold exactly; scale the inputs down")
     return raw.astype(np.float64)
 
 

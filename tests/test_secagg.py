@@ -580,6 +580,8 @@ def test_a_numpy_float32_step_is_accepted():
         ([np.zeros(3), ["a", "b", "c"]], TypeError, r"vectors\[1\] must hold real numbers, got dtype <U1"),
         ([np.zeros(1), [2**53 + 1]], ValueError, r"vectors\[1\]\[0\] = 9007199254740993 is an integer beyond 2\^53"),
         ([np.zeros(1), [2**70]], ValueError, r"vectors\[1\]\[0\] = 1180591620717411303424 is an integer beyond 2\^53"),
+        ([np.zeros(1), np.array([-(2**53) - 1], np.int64)], ValueError, r"vectors\[1\]\[0\] = -9007199254740993 is an integer beyond"),
+        ([np.zeros(1), np.array([2**63], np.uint64)], ValueError, r"vectors\[1\]\[0\] = 9223372036854775808 is an integer beyond"),
     ],
 )
 def test_bad_vectors_raise(vectors, error, message):
