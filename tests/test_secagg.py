@@ -448,9 +448,14 @@ def test_a_changed_share_in_a_reply_is_caught_when_spare_replies_exist(n, data):
     elif answering == t + 1:
         with pytest.raises(S.ProtocolError, match="cannot be told which"):
             S.unmasking(masked, replies, keys, t, 32)
-    else:  # exactly t: not detectable, and the sum is wrong (secure_sum flags shares_checked=False)
-        total = S.decode(S.unmasking(masked, replies, keys, t, 32))
-        assert not np.allclose(total, sum(float(u) for u in survivors))
+    else:  # exactly t: not detectable (secure_sum flags shares_checked=False)
+        total = S.decode(S.unmasking(masked, replies, keys, t, 32))  # no error
+        rebuilt = S.shamir_reconstruct([getattr(r, field)[target] for r in replies])
+        if field == "b_shares":  # a wrong seed, a wrong self mask: a wrong sum
+            assert rebuilt != clients[target].secrets.b
+            assert not np.allclose(total, sum(float(u) for u in survivors))
+        else:  # a wrong s^SK; X25519 ignores its 3 low bits and top bit, so it may still work
+            assert rebuilt != clients[target].secrets.s_sk
 
 
 # --------------------------------------------------------------------- Shamir
