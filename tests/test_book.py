@@ -86,7 +86,7 @@ def lesson_paths() -> list[Path]:
 
 
 def book_pages() -> list[Page]:
-    """Every page in reading order: the intro, the lessons 00-09, then their solutions."""
+    """Every page in reading order: the intro, the lessons 00-10, then their solutions."""
     intro = Page("docs/book/intro", markdown_title(INTRO.read_text(encoding="utf-8")), 0)
     solutions = sorted((ROOT / "notebooks" / "solutions").glob("*.ipynb"))
     return [intro] + [notebook_page(path) for path in lesson_paths() + solutions]

@@ -67,7 +67,7 @@ def _lesson_cells(path: Path) -> list[dict]:
 
 
 def test_there_are_lessons():
-    assert len(LESSONS) == 10 and LESSONS[0].name.startswith("00_")
+    assert len(LESSONS) == 11 and LESSONS[0].name.startswith("00_")
 
 
 @pytest.mark.parametrize("outputs", ["keep", "clear"])
