@@ -642,7 +642,7 @@ def unmask_single(y: np.ndarray, b: int, s_sk: int, client: int, keys: dict[int,
 def min_threshold(num_clients: int) -> int:
     """Smallest t that :class:`Client` accepts: more than half of the clients (and at least 2).
 
-    Each client gives a lying server at most one of the two shares it holds of a client v (of
+    Taught in notebook 04 (and used in notebook 06's threshold exercise). Each client gives a lying server at most one of the two shares it holds of a client v (of
     b_v or of s_v^SK). Two disjoint groups of at least t clients would give both secrets, so
     t > n / 2 makes that impossible.
     """
