@@ -2,6 +2,9 @@
 
 - At the end it prints, per notebook, the run time and the share of code cells whose output
   nbval compares.
+- It sets FEDLAB_NOT_PRIVATE_SEED=0 (unless set) before any kernel starts, as tests/offline.sh
+  does, so that notebook 07's DP noise, and so its stored outputs, reproduce when pytest is run
+  without that wrapper (README, "Running one notebook").
 - It fails the run if a TFF `worker_binary` process, or a federated program
   (`python -m fedlab.program`, notebook 09), that started during the run is still running at
   the end: the course promises that none outlives the kernel or script that started it.
@@ -10,6 +13,7 @@
 from __future__ import annotations
 
 import collections
+import os
 import sys
 import time
 from pathlib import Path
@@ -22,6 +26,10 @@ from notebook_checks import compared_share
 _durations: dict[str, float] = collections.defaultdict(float)
 _failed: set[str] = set()
 _started = time.time()
+
+
+def pytest_configure(config):
+    os.environ.setdefault("FEDLAB_NOT_PRIVATE_SEED", "0")
 
 
 def pytest_runtest_logreport(report):
