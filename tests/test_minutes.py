@@ -27,6 +27,16 @@ def test_the_learning_path_quotes_the_computed_minutes(page):
     assert quoted == computed, f"{page}: run `python tools/minutes.py --update`"
 
 
+def test_the_workshop_table_quotes_the_computed_minutes_and_run_times():
+    # docs/WORKSHOP.md's rows: | NN title | M min | S s | N (X min) |; its plans are built on them.
+    text = (ROOT / "docs" / "WORKSHOP.md").read_text()
+    quoted = {found[0]: tuple(int(n) for n in found[1:]) for found in re.findall(
+        r"^\| (\d\d) [^|]*\| (\d+) min \| (\d+) s \| (\d+) \((\d+) min\) \|$", text, re.M)}
+    computed = {k: (m.reading_and_running, m.run_seconds, m.exercises, m.exercise_minutes)
+                for k, m in LESSONS.items()}
+    assert quoted == computed, "docs/WORKSHOP.md: copy `python tools/minutes.py` into its table"
+
+
 def test_update_writes_the_computed_minutes(tmp_path):
     page = tmp_path / "page.md"
     page.write_text("| notebook | minutes | exercises |\n|---|---|---|\n"
