@@ -179,3 +179,22 @@ def check_schema(records: list[dict]) -> list[str]:
         if cpr is not None and not (isinstance(cpr, int) and cpr >= 1):
             problems.append(f"record {i}: clients_per_round = {cpr!r} is not an integer >= 1")
     return problems
+
+
+def child_or_parent_main(argv, parse_args, run_child, run_all, print_table) -> None:
+    """The `main` of a benchmark script that runs each configuration in a child of itself:
+    `--child` runs one configuration (`run_child(args)`), otherwise `run_all(args)` starts the
+    children and prints their table. Records go to `--out`; any error record exits with 1."""
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks
+    args = parse_args(argv)
+    if args.child:
+        records = run_child(args)
+    else:
+        records = run_all(args)
+        print_table(records)
+    if args.out:
+        write_records(args.out, records)
+    if any(r["status"] == "error" for r in records):
+        sys.exit(1)

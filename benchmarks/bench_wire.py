@@ -46,7 +46,6 @@ from __future__ import annotations
 import argparse
 import collections
 import math
-import signal
 import sys
 import tempfile
 import time
@@ -411,17 +410,8 @@ def parse_args(argv=None):
 
 
 def main(argv=None) -> None:
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks
-    args = parse_args(argv)
-    if args.child:
-        records = run_sites(args, args.sites[0])
-    else:
-        records = run_all(args)
-        print_table(records)
-    if args.out:
-        common.write_records(args.out, records)
-    if any(r["status"] == "error" for r in records):
-        sys.exit(1)
+    common.child_or_parent_main(argv, parse_args, lambda args: run_sites(args, args.sites[0]),
+                                run_all, print_table)
 
 
 if __name__ == "__main__":

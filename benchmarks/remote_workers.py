@@ -39,8 +39,6 @@ workers given with --targets are never stopped by it.
 from __future__ import annotations
 
 import argparse
-import signal
-import sys
 
 import bench_common as common
 from fedlab.workers import LocalWorkers, parse_targets, set_context
@@ -156,17 +154,7 @@ def parse_args(argv=None):
 
 
 def main(argv=None) -> None:
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks
-    args = parse_args(argv)
-    if args.child:
-        records = run_config(args)
-    else:
-        records = run_all(args)
-        print_table(records)
-    if args.out:
-        common.write_records(args.out, records)
-    if any(r["status"] == "error" for r in records):
-        sys.exit(1)
+    common.child_or_parent_main(argv, parse_args, run_config, run_all, print_table)
 
 
 if __name__ == "__main__":
