@@ -349,6 +349,10 @@ def run_all(args) -> list[dict]:
     return records
 
 
+def _ratio(value, width: int) -> str:
+    return f"{value:{width}.2f}" if value is not None else " " * (width - 1) + "-"
+
+
 def print_table(records: list[dict], out=None) -> None:
     out = sys.stdout if out is None else out
     w = lambda line="": print(line, file=out)  # noqa: E731
@@ -363,7 +367,7 @@ def print_table(records: list[dict], out=None) -> None:
         w(f"{r['implementation']:12s} {r['clients_per_round']:7d} {r['sites']:5d} {r['site']:4d} "
           f"{r['bytes_to_worker']:10d} {r['predicted_to_worker']:10d} "
           f"{r['bytes_from_worker']:11d} {r['predicted_from_worker']:10d} "
-          f"{r['raw_data_bytes']:9d} {r['ratio']:6.2f} {r['ratio_payload_only']:8.2f}")
+          f"{r['raw_data_bytes']:9d} {_ratio(r['ratio'], 6)} {_ratio(r['ratio_payload_only'], 8)}")
     w("  bytes per round and site (median over the rounds after the first); ratio = measured / "
       "predicted, worst round; payload = the same without the computations in the prediction")
 

@@ -37,6 +37,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_secagg  # noqa: E402  (after the path set-up above)
+from bench_wire import print_table as print_wire_table  # noqa: E402
 import bench_common as common  # noqa: E402
 
 BENCHMARKS = ("rounds", "memory", "secagg", "course", "remote", "wire")
@@ -487,21 +488,8 @@ def print_table(records: list[dict], env: dict, out=None) -> None:
     if rows := by("wire"):
         w()
         w("== wire: bytes per round and site on the driver -> TFF worker wire (fedlab.wire.Relay "
-          "per worker), median of rounds after the first")
-        w(f"{'data':12s} {'clients':>7s} {'sites':>5s} {'site':>4s} {'to worker':>10s} "
-          f"{'predicted':>10s} {'from worker':>11s} {'predicted':>10s} {'raw data':>9s} "
-          f"{'ratio':>6s} {'payload':>8s}")
-        for r in rows:
-            if r["status"] != "ok":
-                w(f"{r['implementation']:12s} {r['status'].upper()}: {r.get('reason', '')}")
-                continue
-            w(f"{r['implementation']:12s} {r['clients_per_round']:7d} {r['sites']:5d} "
-              f"{r['site']:4d} {r['bytes_to_worker']:10d} {r['predicted_to_worker']:10d} "
-              f"{r['bytes_from_worker']:11d} {r['predicted_from_worker']:10d} "
-              f"{r['raw_data_bytes']:9d} {_f(r['ratio'], '.2f', 6)} "
-              f"{_f(r['ratio_payload_only'], '.2f', 8)}")
-        w("  predicted: what the TFF types say crosses (computations, arguments, results); ratio "
-          "= measured / predicted, worst round; payload: the same without the computations")
+          "per worker)")
+        print_wire_table(rows, out)
 
     if rows := by("target"):
         w()
