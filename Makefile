@@ -36,9 +36,9 @@ $(STAMP): requirements.lock
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
-# Runs every test, the notebooks included, with no network but loopback (tests/offline.sh).
+# Runs every test, the notebooks included, with no network but loopback (tools/offline.sh).
 test: $(STAMP)
-	tests/offline.sh $(BIN)/python -m pytest $(PYTEST_ARGS)
+	tools/offline.sh $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Benchmarks (benchmarks/README.md): round time, memory, secure aggregation, the course's run
 # time, several TFF workers and the bytes on the driver-worker wire; prints a table and writes
@@ -51,13 +51,13 @@ bench: $(STAMP)
 
 # For authors: re-run every notebook in place and store its outputs.
 execute: $(STAMP)
-	tests/offline.sh $(BIN)/python tests/execute.py notebooks/*.ipynb notebooks/solutions/*.ipynb
+	tools/offline.sh $(BIN)/python tools/execute.py notebooks/*.ipynb notebooks/solutions/*.ipynb
 
 # The course as a static HTML book (Jupyter Book, docs/book/): runs every notebook and solution
 # afresh, offline, then writes the site to _build/book/_build/html/ (open index.html there).
 # A notebook error or a Sphinx warning fails the build. About 10 minutes on 2 cores.
 book: $(STAMP)
-	tests/offline.sh $(BIN)/jupyter-book build . --all -W --keep-going \
+	tools/offline.sh $(BIN)/jupyter-book build . --all -W --keep-going \
 	  --config docs/book/_config.yml --toc docs/book/_toc.yml --path-output _build/book
 
 # For teachers: the student edition in student/, the lessons without the exercises' answers;

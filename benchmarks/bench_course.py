@@ -3,8 +3,8 @@
     .venv/bin/python benchmarks/bench_course.py notebooks/00_*.ipynb --out /tmp/course.json
 
 Each notebook runs top to bottom with nbclient in a fresh `python3` kernel started in the
-notebook's own folder, as `tests/execute.py` and nbval run it; a cell tagged
-`raises-exception` may raise. Unlike `tests/execute.py` (`make execute`), the executed
+notebook's own folder, as `tools/execute.py` and nbval run it; a cell tagged
+`raises-exception` may raise. Unlike `tools/execute.py` (`make execute`), the executed
 notebook is dropped: the file on disk is not touched. `seconds` runs from asking for the kernel
 to the kernel's shutdown, so it includes the kernel's start (a student's "Restart and run all"
 pays it too); `cells_seconds` is the cells alone. `peak_rss_mb` is the kernel's peak resident

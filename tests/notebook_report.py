@@ -2,7 +2,7 @@
 
 - At the end it prints, per notebook, the run time and the share of code cells whose output
   nbval compares.
-- It sets FEDLAB_NOT_PRIVATE_SEED=0 (unless set) before any kernel starts, as tests/offline.sh
+- It sets FEDLAB_NOT_PRIVATE_SEED=0 (unless set) before any kernel starts, as tools/offline.sh
   does, so that notebook 07's DP noise, and so its stored outputs, reproduce when pytest is run
   without that wrapper (README, "Running one notebook").
 - It fails the run if a TFF `worker_binary` process, or a federated program

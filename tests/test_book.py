@@ -96,7 +96,7 @@ def makefile_book_command(path_output: Path) -> list[str]:
     """The `book` target's jupyter-book command line, writing to `path_output` instead.
 
     Read from the Makefile so that the test builds the book exactly as `make book` does. The
-    test runs inside tests/offline.sh already, so the wrapper is left out, and the environment's
+    test runs inside tools/offline.sh already, so the wrapper is left out, and the environment's
     jupyter-book is the one beside this Python.
     """
     lines = (ROOT / "Makefile").read_text(encoding="utf-8").splitlines()

@@ -2,7 +2,7 @@
 
 `make wheelhouse` downloads every locked wheel into wheelhouse/ (or the folder named by the
 WHEELHOUSE variable, `make test WHEELHOUSE=...`); it needs the network, which the tests do not
-have (tests/offline.sh), so the tests that need a wheelhouse use one made before and skip when
+have (tools/offline.sh), so the tests that need a wheelhouse use one made before and skip when
 there is none (CI makes one first). The slow test runs the very recipe users run, `make env`,
 into a new environment, with pip's configuration files, cache and index out of reach: the
 wheelhouse alone must suffice.

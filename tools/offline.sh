@@ -18,8 +18,8 @@ if unshare $flags true 2>/dev/null && command -v ip >/dev/null 2>&1; then
   exec unshare $flags -- sh -c 'ip link set lo up && FEDLAB_OFFLINE=1 exec "$@"' sh "$@"
 fi
 if [ "${CI:-}" = true ]; then
-  echo "tests/offline.sh: cannot create a network namespace (unshare $flags) or 'ip' is missing; CI must run offline." >&2
+  echo "tools/offline.sh: cannot create a network namespace (unshare $flags) or 'ip' is missing; CI must run offline." >&2
   exit 1
 fi
-echo "tests/offline.sh: network isolation is not available here (unshare $flags failed or 'ip' is missing); running with the network." >&2
+echo "tools/offline.sh: network isolation is not available here (unshare $flags failed or 'ip' is missing); running with the network." >&2
 exec "$@"
