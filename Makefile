@@ -14,13 +14,19 @@ STUDENT_OUTPUTS ?= keep
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP_SOURCE = $(if $(wildcard $(WHEELHOUSE)),--no-index --find-links $(WHEELHOUSE))
+INCOMPLETE = { echo "$(WHEELHOUSE) lacks a wheel of requirements.lock: run make wheelhouse again (it needs the network) or make with WHEELHOUSE= to install from the package index."; exit 1; }
 
 .PHONY: env lab test execute book student wheelhouse lock clean-env
 
 env: $(STAMP)
 
 # A changed requirements.lock is newer than the stamp: rebuild from scratch, so that the
-# environment holds exactly the locked set and nothing left from before.
+# environment holds exactly the locked set and nothing left from before. requirements.lock holds
+# the sha256 of every file it allows, which turns on pip's hash-checking mode: a download (or a
+# wheel in $(WHEELHOUSE)) that differs from the locked files is refused. From a wheelhouse, the
+# SOURCE_ONLY packages (see `wheelhouse`) are wheels built from their hash-checked source
+# archives, so their hashes cannot be in the lock: they are installed first, by their locked
+# version, and the hash-checked install then finds them in place.
 $(STAMP): requirements.lock
 	@[ "$(UNAME)" = "Linux/x86_64" ] || { echo "fedlab needs Linux on x86-64 (TensorFlow Federated 0.87.0 has no other wheels); this machine is $(UNAME). See README.md, 'Supported platforms'."; exit 1; }
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "fedlab needs Python 3.11 (TensorFlow Federated 0.87.0 supports 3.9-3.11): '$(PYTHON)' was not found; install Python 3.11 or run make with PYTHON=/path/to/python3.11."; exit 1; }
@@ -28,7 +34,8 @@ $(STAMP): requirements.lock
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	@echo "Installing the locked environment (about 2.8 GB on the first run)$(if $(PIP_SOURCE), from $(WHEELHOUSE) with no network)..."
-	$(BIN)/python -m pip install --quiet --no-deps -r requirements.lock$(if $(PIP_SOURCE), $(PIP_SOURCE) || { echo "$(WHEELHOUSE) lacks a wheel of requirements.lock: run make wheelhouse again (it needs the network) or make with WHEELHOUSE= to install from the package index."; exit 1; })
+	$(if $(PIP_SOURCE),$(BIN)/python -m pip install --quiet --no-deps $(SOURCE_ONLY_PINS) $(PIP_SOURCE) || $(INCOMPLETE))
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements.lock$(if $(PIP_SOURCE), $(PIP_SOURCE) || $(INCOMPLETE))
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .$(if $(PIP_SOURCE), $(PIP_SOURCE))
 	touch $(STAMP)
 
@@ -74,9 +81,11 @@ student: $(STAMP)
 # SOURCE_ONLY: locked packages with no wheel for Python 3.11 (jax 0.4.13, see pyproject.toml, and
 # sqlalchemy 1.4.20, which google-vizier pins); they are built here into pure-Python wheels
 # (sqlalchemy without its optional C speed-ups), so that set-up builds nothing and needs no compiler.
+# pip checks every download, those source archives included, against the lock's hashes.
 WHEEL_PLATFORMS := $(foreach v,31 30 29 28 27 26 25 24 23 22 21 20 19 18 17 16 15 14 13 12 11 10 9 8 7 6 5,manylinux_2_$(v)_x86_64) \
                    manylinux2014_x86_64 manylinux2010_x86_64 manylinux1_x86_64
 SOURCE_ONLY := jax sqlalchemy
+SOURCE_ONLY_PINS = $(foreach p,$(SOURCE_ONLY),$(shell grep -oE '^$(p)==[^ ]+' requirements.lock))
 wheelhouse:
 	rm -rf $(WHEELHOUSE).tmp
 	$(PYTHON) -m venv $(WHEELHOUSE).tmp/pip
@@ -91,12 +100,16 @@ wheelhouse:
 	mv $(WHEELHOUSE).tmp/wheels $(WHEELHOUSE)
 	rm -rf $(WHEELHOUSE).tmp
 
-# For maintainers: re-resolve requirements.lock from pyproject.toml (needs uv and the network),
-# then copy its pins into environment.yml (all but TFF itself, which conda users add by hand).
+# For maintainers: re-resolve requirements.lock, with the hashes of every file, from
+# pyproject.toml: fedlab's dependencies and the dependency group `course` (needs uv and the
+# network; the versions already in the lock are kept where they still fit), then copy its pins
+# into environment.yml (all but TFF itself, which conda users add by hand).
 lock:
-	uv pip compile pyproject.toml --python-version 3.11 --python-platform x86_64-manylinux_2_31 --output-file requirements.lock
+	uv pip compile pyproject.toml --group course --generate-hashes \
+	  --python-version 3.11 --python-platform x86_64-manylinux_2_31 --output-file requirements.lock
 	{ sed -n '1,/^  - pip:$$/p' environment.yml; \
-	  grep -E '^[A-Za-z0-9]' requirements.lock | grep -v '^tensorflow-federated==' | sed 's/^/      - /'; \
+	  grep -E '^[A-Za-z0-9]' requirements.lock | cut -d' ' -f1 | grep -v '^tensorflow-federated==' \
+	  | sed 's/^/      - /'; \
 	} > environment.yml.new && mv environment.yml.new environment.yml
 
 clean-env:
