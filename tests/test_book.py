@@ -1,13 +1,15 @@
-"""`make book`: the course as a static HTML book, built once and checked as a reader sees it.
+"""The course as a static HTML book (docs/book/), built once and checked as a reader sees it.
 
-The book (docs/book/) is built with the command of the Makefile's `book` target, into a temporary
-folder. That runs every notebook and solution afresh, so the build takes several minutes; it
-happens once per test session. One test checks the built files without a browser. Another
+The test run builds the book with tools/book.py --stored-outputs into a temporary folder: the
+pages show the outputs stored in the notebooks, which nbval checks in the same run against a
+fresh execution, so no notebook is executed twice. (`make book` runs the same tool without that
+flag and executes every notebook.) One test checks the built files without a browser. Another
 serves the site on 127.0.0.1 and opens every page in headless Chromium through the DevTools
-protocol, checking what a reader gets: the notebook's title, the navigation to every page, the
-page's table of contents, previous and next links, figures that load, and that the page asked
-for nothing that the server lacks and nothing from anywhere but the local server. It saves
-screenshots to _build/book/screenshots/ for a person to look at.
+protocol (tools/browser.py), checking what a reader gets: the notebook's title, the navigation
+to every page, the page's table of contents, previous and next links, figures that load,
+formulas typeset by the MathJax shipped with the site, and that the page asked for nothing that
+the server lacks and nothing from anywhere but the local server. It saves screenshots to
+_build/book/screenshots/ for a person to look at.
 """
 
 from __future__ import annotations
@@ -15,32 +17,43 @@ from __future__ import annotations
 import base64
 import contextlib
 import dataclasses
-import http.server
+import importlib.util
 import json
-import os
 import posixpath
 import re
 import shlex
-import shutil
-import signal
 import subprocess
 import sys
-import threading
 import time
-import urllib.request
 from pathlib import Path
 
-import psutil
 import pytest
-import websocket  # websocket-client: talks to Chromium's DevTools
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_module(path: Path):
+    """Imports the Python file at `path` (a tool, or the book's Sphinx extension)."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+book = load_module(ROOT / "tools" / "book.py")
+browser_tools = load_module(ROOT / "tools" / "browser.py")
+local_mathjax = load_module(ROOT / "docs" / "book" / "_ext" / "local_mathjax.py")
+Chromium = browser_tools.Chromium
+
 INTRO = ROOT / "docs" / "book" / "intro.md"
 SCREENSHOTS = ROOT / "_build" / "book" / "screenshots"
 SCREENSHOT_PAGE = "notebooks/03_aggregation"  # a lesson with figures, shown in the screenshots
-BUILD_TIMEOUT = 3600  # seconds; the build takes about 10 minutes on 2 cores
-WINDOW = (1400, 1000)  # wide enough for both sidebars of the book's theme
+FORMULA_PAGE = "notebooks/02_local_training"  # a lesson with formulas, shown in a screenshot
+BUILD_TIMEOUT = 900  # seconds; the build from stored outputs took about 45 s on 2 cores
 LOCAL_SCHEMES = ("data:", "blob:", "about:")  # URLs that never leave the browser
+MATH_CLASS = 'class="math notranslate nohighlight"'  # Sphinx's element around each formula
 
 
 # ---------------------------------------------------------------------------------------------
@@ -49,11 +62,13 @@ LOCAL_SCHEMES = ("data:", "blob:", "about:")  # URLs that never leave the browse
 
 @dataclasses.dataclass(frozen=True)
 class Page:
-    """One page of the book: its Sphinx document name, its title and its stored PNG outputs."""
+    """One page of the book: its Sphinx document name, its title, its stored PNG outputs and
+    the formulas of its Markdown."""
 
     docname: str  # e.g. "notebooks/03_aggregation"; the page is docname + ".html"
     title: str
     png_outputs: int  # figures the notebook's stored outputs hold; 0 for the intro
+    formulas: int = 0  # $...$ and $$...$$ in the Markdown, outside code
 
     @property
     def html(self) -> str:
@@ -68,6 +83,16 @@ def markdown_title(text: str) -> str:
     raise ValueError("no level-1 heading")
 
 
+FENCE = re.compile(r"^(```|~~~).*?^\1", re.S | re.M)
+CODE_SPAN = re.compile(r"(`+).+?\1", re.S)
+FORMULA = re.compile(r"\$\$.+?\$\$|(?<![\\$])\$[^$\n]+?\$", re.S)
+
+
+def count_formulas(markdown: str) -> int:
+    """The formulas MyST's dollarmath finds in `markdown`: $$...$$ and $...$ outside code."""
+    return len(FORMULA.findall(CODE_SPAN.sub("", FENCE.sub("", markdown))))
+
+
 def notebook_page(path: Path) -> Page:
     """A notebook's page: its title from its first heading, its figures from its outputs."""
     nb = json.loads(path.read_text(encoding="utf-8"))
@@ -77,7 +102,7 @@ def notebook_page(path: Path) -> Page:
                for cell in nb["cells"] if cell["cell_type"] == "code"
                for output in cell.get("outputs", []))
     docname = path.relative_to(ROOT).with_suffix("").as_posix()
-    return Page(docname, markdown_title(markdown), pngs)
+    return Page(docname, markdown_title(markdown), pngs, count_formulas(markdown))
 
 
 def lesson_paths() -> list[Path]:
@@ -85,44 +110,85 @@ def lesson_paths() -> list[Path]:
     return sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
+def solution_paths() -> list[Path]:
+    return sorted((ROOT / "notebooks" / "solutions").glob("*.ipynb"))
+
+
 def book_pages() -> list[Page]:
     """Every page in reading order: the intro, the lessons 00-10, then their solutions."""
-    intro = Page("docs/book/intro", markdown_title(INTRO.read_text(encoding="utf-8")), 0)
-    solutions = sorted((ROOT / "notebooks" / "solutions").glob("*.ipynb"))
-    return [intro] + [notebook_page(path) for path in lesson_paths() + solutions]
+    text = INTRO.read_text(encoding="utf-8")
+    intro = Page("docs/book/intro", markdown_title(text), 0, count_formulas(text))
+    return [intro] + [notebook_page(path) for path in lesson_paths() + solution_paths()]
 
 
-def makefile_book_command(path_output: Path) -> list[str]:
-    """The `book` target's jupyter-book command line, writing to `path_output` instead.
+def test_count_formulas():
+    """Formulas are counted as dollarmath finds them: not in code, not an escaped dollar."""
+    text = ("Inline $a^2$ and $$\\sum_k x_k$$ on a line, `$not$` in code, \\$5 escaped,\n"
+            "```python\nprint('$x$')\n```\n$$\nw = \\bar w\n$$\n")
+    assert count_formulas(text) == 3
+    assert count_formulas("no math here, $5") == 0
 
-    Read from the Makefile so that the test builds the book exactly as `make book` does. The
-    test runs inside tools/offline.sh already, so the wrapper is left out, and the environment's
-    jupyter-book is the one beside this Python.
-    """
-    lines = (ROOT / "Makefile").read_text(encoding="utf-8").splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("book:"))
-    recipe = []
-    for line in lines[start + 1:]:
-        if not line.startswith("\t"):
-            break
-        recipe.append(line.strip().removesuffix("\\"))
-    words = shlex.split(" ".join(recipe))
-    at = next(i for i, word in enumerate(words) if word.endswith("/jupyter-book"))
-    args = words[at + 1:]
-    args[args.index("--path-output") + 1] = str(path_output)
-    return [str(Path(sys.executable).parent / "jupyter-book"), *args]
+
+def test_toc_lists_every_notebook_in_order():
+    """docs/book/_toc.yml lists the intro, every lesson, then every solution, in order: a new
+    notebook that is left out would be missing from the book."""
+    toc = yaml.safe_load((ROOT / "docs" / "book" / "_toc.yml").read_text(encoding="utf-8"))
+    listed = [chapter["file"] for part in toc["parts"] for chapter in part["chapters"]]
+    expected = [path.relative_to(ROOT).with_suffix("").as_posix()
+                for path in lesson_paths() + solution_paths()]
+    assert toc["root"] == "docs/book/intro"
+    assert listed == expected, "docs/book/_toc.yml: list every notebook, lessons then solutions"
 
 
 # ---------------------------------------------------------------------------------------------
 # The build, once per session
 
 
+def makefile_recipe(target: str) -> list[str]:
+    """The words of a Makefile target's recipe (its tab-indented lines, continuations joined)."""
+    lines = (ROOT / "Makefile").read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"{target}:"))
+    recipe = []
+    for line in lines[start + 1:]:
+        if not line.startswith("\t"):
+            break
+        recipe.append(line.strip().removesuffix("\\"))
+    return shlex.split(" ".join(recipe))
+
+
+def test_make_book_executes_and_the_test_build_does_not(tmp_path: Path):
+    """`make book` runs tools/book.py without --stored-outputs (so it executes every notebook);
+    the test's copy of the config differs from the book's only in not executing."""
+    words = makefile_recipe("book")
+    assert "tools/book.py" in words and "--stored-outputs" not in words, words
+    original = yaml.safe_load(book.CONFIG.read_text(encoding="utf-8"))
+    assert original["execute"]["execute_notebooks"] == "force"
+    copy = yaml.safe_load(book.stored_outputs_config(book.CONFIG, tmp_path).read_text())
+    assert copy["execute"].pop("execute_notebooks") == "off"
+    assert original["execute"].pop("execute_notebooks") == "force"
+    for name, folder in copy["sphinx"]["local_extensions"].items():
+        assert Path(folder).is_absolute() and (Path(folder) / f"{name}.py").is_file(), folder
+        copy["sphinx"]["local_extensions"][name] = original["sphinx"]["local_extensions"][name]
+    assert copy == original
+    command = book.build_command(tmp_path, tmp_path / book.STORED_CONFIG)
+    assert command[1:3] == ["build", str(ROOT)] and "-W" in command, command
+    assert command[command.index("--config") + 1] == str(tmp_path / book.STORED_CONFIG)
+
+
+def test_stored_outputs_config_refuses_a_config_without_execute(tmp_path: Path):
+    config = tmp_path / "_config.yml"
+    config.write_text("title: x\n")
+    with pytest.raises(ValueError, match="config: .* no 'execute' section"):
+        book.stored_outputs_config(config, tmp_path / "out")
+
+
 @pytest.fixture(scope="module")
 def book_html(tmp_path_factory) -> Path:
-    """Builds the book as `make book` does and returns the folder of its HTML."""
+    """Builds the book from the notebooks' stored outputs; returns the folder of its HTML."""
     out = tmp_path_factory.mktemp("book")
     log = out / "build.log"
-    command = makefile_book_command(out)
+    command = [sys.executable, str(ROOT / "tools" / "book.py"), "--stored-outputs",
+               "--out", str(out)]
     with log.open("w") as sink:
         try:
             done = subprocess.run(command, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT,
@@ -147,14 +213,6 @@ def between(html: str, start: str, end: str) -> str:
     """The part of `html` from the first `start` to the next `end` ('' if `start` is absent)."""
     at = html.find(start)
     return "" if at < 0 else html[at:html.find(end, at)]
-
-
-def test_makefile_book_command_builds_in_place():
-    """The command read from the Makefile builds from the repository with docs/book's files."""
-    command = makefile_book_command(Path("/tmp/out"))
-    assert command[1:3] == ["build", "."], command
-    assert {"--config", "--toc", "--all"} <= set(command), command
-    assert command[command.index("--path-output") + 1] == "/tmp/out"
 
 
 @pytest.mark.slow
@@ -196,158 +254,46 @@ def test_book_has_every_page(book_html: Path):
         if images < page.png_outputs:
             problems.append(f"{page.html}: {images} images, but the notebook has "
                             f"{page.png_outputs} PNG outputs")
+        formulas = article.count(MATH_CLASS)
+        if formulas != page.formulas:
+            problems.append(f"{page.html}: {formulas} formulas, but its Markdown has "
+                            f"{page.formulas} ($...$ or $$...$$)")
+        if formulas and "_static/mathjax/tex-chtml.js" not in html:
+            problems.append(f"{page.html}: has formulas but does not load the shipped MathJax")
     assert not problems, "\n".join(problems)
+    assert sum(page.formulas for page in pages) > 0, "no formulas at all: the check checks nothing"
+
+
+@pytest.mark.slow
+def test_book_ships_mathjax_with_its_licence(book_html: Path):
+    """The site holds MathJax's script, its fonts and its licence, and nothing else of it."""
+    shipped = book_html / "_static" / "mathjax"
+    files = sorted(path.relative_to(shipped).as_posix() for path in shipped.rglob("*")
+                   if path.is_file())
+    assert files == sorted(inside for _, inside in local_mathjax.files_to_ship("tex-chtml.js"))
+    assert "Apache License" in (shipped / "LICENSE").read_text(encoding="utf-8")
+    assert any(name.endswith("MathJax_Main-Regular.woff") for name in files), files
+
+
+def test_local_mathjax_refuses_bad_settings():
+    """The extension names what is wrong: a CDN URL, a component MathJax does not have."""
+    from sphinx.errors import ExtensionError
+
+    class Config:
+        mathjax_path = "https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml.js"
+
+    with pytest.raises(ExtensionError, match="loads nothing from the network"):
+        local_mathjax.check_path(None, Config())
+    Config.mathjax_path = "mathjax/tex-chtml.js"
+    local_mathjax.check_path(None, Config())  # the book's own setting passes
+    with pytest.raises(ExtensionError, match="'tex-nothing.js', which MathJax 3.2.2 does not"):
+        local_mathjax.files_to_ship("tex-nothing.js")
+    shipped = dict(local_mathjax.files_to_ship("tex-chtml.js"))
+    assert shipped["es5/tex-chtml.js"] == "tex-chtml.js" and shipped["LICENSE"] == "LICENSE"
 
 
 # ---------------------------------------------------------------------------------------------
-# The browser check
-
-
-@contextlib.contextmanager
-def serve(root: Path):
-    """Serves `root` on 127.0.0.1 from a thread; yields the base URL and the request log.
-
-    The log is a list of (path, status) for every request, which the test checks for 404s.
-    """
-    log: list[tuple[str, int]] = []
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, directory=str(root), **kwargs)
-
-        def log_request(self, code="-", size="-"):
-            try:
-                log.append((self.path, int(code)))
-            except ValueError:  # no status ("-"): record it as 0
-                log.append((self.path, 0))
-
-        def log_message(self, format, *args):  # keep pytest's output clean; `log` has it all
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/", log
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
-
-
-def find_chromium() -> str | None:
-    if os.access("/usr/bin/chromium", os.X_OK):
-        return "/usr/bin/chromium"
-    return shutil.which("chromium")
-
-
-class Chromium:
-    """Headless Chromium with one tab, driven over the Chrome DevTools Protocol.
-
-    `call` sends a command and returns its result; the events that arrive meanwhile (network
-    requests, page loads) are kept in `events` for the caller to read.
-    """
-
-    def __init__(self, executable: str, profile: Path, log: Path):
-        self.events: list[dict] = []
-        self._next_id = 0
-        self._log = log.open("w")
-        self.process = subprocess.Popen(
-            [executable, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-             "--no-first-run", "--disable-background-networking", "--disable-component-update",
-             "--disable-sync", "--no-proxy-server", "--hide-scrollbars",
-             f"--window-size={WINDOW[0]},{WINDOW[1]}", f"--user-data-dir={profile}",
-             "--remote-debugging-port=0", "about:blank"],
-            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
-            start_new_session=True)
-        try:
-            self.ws = self._connect(profile / "DevToolsActivePort")
-        except BaseException:
-            self.close()
-            raise
-
-    def _connect(self, port_file: Path) -> websocket.WebSocket:
-        """Reads the port Chromium chose and opens a DevTools connection to its tab."""
-        deadline = time.monotonic() + 60
-        while not (port_file.is_file() and port_file.read_text().strip()):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"Chromium did not start (exit {self.process.poll()}); "
-                                   f"see {self._log.name}")
-            time.sleep(0.2)
-        port = int(port_file.read_text().split()[0])
-        no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        with no_proxy.open(f"http://127.0.0.1:{port}/json/list", timeout=10) as response:
-            tabs = [t for t in json.load(response) if t.get("type") == "page"]
-        if not tabs:
-            request = urllib.request.Request(f"http://127.0.0.1:{port}/json/new?about:blank",
-                                             method="PUT")
-            with no_proxy.open(request, timeout=10) as response:
-                tabs = [json.load(response)]
-        return websocket.create_connection(tabs[0]["webSocketDebuggerUrl"], timeout=60,
-                                           suppress_origin=True)
-
-    def _receive(self) -> dict:
-        message = json.loads(self.ws.recv())
-        if "method" in message:
-            self.events.append(message)
-        return message
-
-    def call(self, method: str, **params) -> dict:
-        self._next_id += 1
-        self.ws.send(json.dumps({"id": self._next_id, "method": method, "params": params}))
-        while True:
-            message = self._receive()
-            if message.get("id") == self._next_id:
-                if "error" in message:
-                    raise RuntimeError(f"{method} failed: {message['error']}")
-                return message.get("result", {})
-
-    def evaluate(self, expression: str):
-        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True,
-                           awaitPromise=True)
-        if "exceptionDetails" in result:
-            raise RuntimeError(f"script failed: {result['exceptionDetails']}")
-        return result["result"].get("value")
-
-    def wait_for(self, predicate, timeout: float) -> bool:
-        """Reads events until one satisfies `predicate` (True) or `timeout` passes (False)."""
-        deadline = time.monotonic() + timeout
-        if any(predicate(event) for event in self.events):
-            return True
-        self.ws.settimeout(0.5)
-        try:
-            while time.monotonic() < deadline:
-                try:
-                    message = self._receive()
-                except websocket.WebSocketTimeoutException:  # nothing arrived yet
-                    continue
-                if "method" in message and predicate(message):
-                    return True
-            return False
-        finally:
-            self.ws.settimeout(60)
-
-    def pause(self, seconds: float) -> None:
-        """Waits, still recording the events that arrive meanwhile."""
-        self.wait_for(lambda event: False, seconds)
-
-    def close(self) -> None:
-        """Ends Chromium and every process it started, and reaps them."""
-        with contextlib.suppress(Exception):
-            self.ws.close()
-        with contextlib.suppress(psutil.Error):
-            family = [psutil.Process(self.process.pid)]
-            family += family[0].children(recursive=True)
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-            gone, alive = psutil.wait_procs(family, timeout=10)
-            for process in alive:
-                with contextlib.suppress(psutil.Error):
-                    process.kill()
-            psutil.wait_procs(alive, timeout=10)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(10)
-        self._log.close()
+# The browser check (the browser and the server: tools/browser.py)
 
 
 # Collected in the page by Runtime.evaluate: what the checks below need, as plain JSON.
@@ -365,6 +311,12 @@ PAGE_FACTS_JS = """
     const a = document.querySelector(selector);
     return a ? a.href : null;
   };
+  // Sphinx wraps each formula in an element of class "math"; MathJax puts its typeset output,
+  // an mjx-container, inside it. TeX left as text beside it was not typeset.
+  const formulas = article ? Array.from(article.querySelectorAll('.math')) : [];
+  const rawTex = formulas.map(f => Array.from(f.childNodes)
+      .filter(n => n.nodeType === Node.TEXT_NODE).map(n => n.textContent).join('').trim())
+    .filter(text => text);
   return {
     url: location.href,
     title: document.title,
@@ -377,6 +329,10 @@ PAGE_FACTS_JS = """
     prev: link('.prev-next-area a.left-prev'),
     next: link('.prev-next-area a.right-next'),
     resources: performance.getEntriesByType('resource').map(entry => entry.name),
+    formulas: formulas.length,
+    typeset: formulas.filter(f => f.querySelector('mjx-container')).length,
+    rawTex: rawTex,
+    mathErrors: article ? article.querySelectorAll('mjx-merror').length : 0,
   };
 })()
 """
@@ -423,6 +379,15 @@ def page_problems(page: Page, facts: dict, network: dict, base: str, pages: list
     if figures != page.png_outputs:
         problems.append(f"{name}: the page shows {figures} figures, but the notebook has "
                         f"{page.png_outputs} PNG outputs")
+    if facts.get("formulas", 0) != page.formulas:
+        problems.append(f"{name}: the page shows {facts.get('formulas', 0)} formulas, but "
+                        f"its Markdown has {page.formulas}")
+    if facts.get("typeset", 0) != facts.get("formulas", 0) or facts.get("rawTex"):
+        shown = "; ".join(facts.get("rawTex", [])[:3])
+        problems.append(f"{name}: {facts.get('typeset', 0)} of {facts.get('formulas', 0)} "
+                        f"formulas typeset by MathJax; shown as TeX: {shown}")
+    if facts.get("mathErrors"):
+        problems.append(f"{name}: MathJax could not typeset {facts['mathErrors']} formulas")
     asked = set(network.get("urls", [])) | set(facts.get("resources", []))
     for url in sorted(asked):
         if not url.startswith(base) and not url.startswith(LOCAL_SCHEMES):
@@ -435,6 +400,15 @@ def page_problems(page: Page, facts: dict, network: dict, base: str, pages: list
     return problems
 
 
+# A promise that settles when MathJax (if the page loads it) has typeset the page and the fonts
+# it asked for have loaded.
+MATHJAX_DONE_JS = """
+(window.MathJax && MathJax.startup && MathJax.startup.promise
+   ? MathJax.startup.promise : Promise.resolve())
+  .then(() => document.fonts.ready).then(() => true)
+"""
+
+
 def visit(browser: Chromium, url: str) -> tuple[dict, dict]:
     """Opens `url`, waits until it and its images have loaded, and returns what the page
     shows (PAGE_FACTS_JS) and the requests it made."""
@@ -443,11 +417,13 @@ def visit(browser: Chromium, url: str) -> tuple[dict, dict]:
     if result.get("errorText"):
         return {"readyState": result["errorText"]}, {}
     loaded = browser.wait_for(lambda event: event["method"] == "Page.loadEventFired", 60)
+    with contextlib.suppress(RuntimeError):  # MathJax typesets after the load; wait for it
+        browser.evaluate(MATHJAX_DONE_JS)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:  # images and late scripts: wait until all are settled
         ready = browser.evaluate("document.readyState === 'complete' && "
                                  "Array.from(document.images).every(img => img.complete)")
-        if ready and loaded and not pending_requests(browser.events):
+        if ready and loaded and not browser_tools.pending_requests(browser.events):
             break
         browser.pause(0.3)
     facts = browser.evaluate(PAGE_FACTS_JS)
@@ -465,15 +441,6 @@ def follow_index(browser: Chromium, base: str) -> str:
                 return url
         browser.pause(0.3)
     return url
-
-
-def pending_requests(events: list[dict]) -> set[str]:
-    """The ids of requests that have started and not yet finished or failed."""
-    started = {e["params"]["requestId"] for e in events
-               if e["method"] == "Network.requestWillBeSent"}
-    ended = {e["params"]["requestId"] for e in events
-             if e["method"] in ("Network.loadingFinished", "Network.loadingFailed")}
-    return started - ended
 
 
 def network_summary(events: list[dict]) -> dict:
@@ -512,20 +479,21 @@ def screenshot(browser: Chromium, path: Path) -> None:
 @pytest.mark.slow
 def test_book_in_chromium(book_html: Path, tmp_path: Path):
     """Every page, opened in headless Chromium from a local server, is complete and offline."""
-    executable = find_chromium()
+    executable = browser_tools.find_chromium()
     if executable is None:
         pytest.skip("Chromium not found: install Debian's chromium package "
                     "(apt-get install chromium) to run the book's browser check")
     pages = book_pages()
+    assert any(page.docname == FORMULA_PAGE and page.formulas for page in pages), FORMULA_PAGE
     problems = []
-    with serve(book_html) as (base, requests):
+    with browser_tools.serve(book_html) as (base, requests):
         browser = Chromium(executable, tmp_path / "profile", tmp_path / "chromium.log")
         try:
             browser.call("Page.enable")
             browser.call("Network.enable")
             browser.call("Network.setCacheDisabled", cacheDisabled=True)  # every page asks anew
-            browser.call("Emulation.setDeviceMetricsOverride", width=WINDOW[0],
-                         height=WINDOW[1], deviceScaleFactor=1, mobile=False)
+            browser.call("Emulation.setDeviceMetricsOverride", width=browser_tools.WINDOW[0],
+                         height=browser_tools.WINDOW[1], deviceScaleFactor=1, mobile=False)
             landed = follow_index(browser, base)
             if landed != base + pages[0].html:
                 problems.append(f"index.html led to {landed}, not {pages[0].html}")
@@ -541,6 +509,15 @@ def test_book_in_chromium(book_html: Path, tmp_path: Path):
                     browser.pause(0.5)
                     screenshot(browser, SCREENSHOTS /
                                f"{posixpath.basename(page.docname)}_figure.png")
+                if page.docname == FORMULA_PAGE:
+                    if browser.evaluate("document.querySelector('article').innerText"
+                                        ".includes('e^\\\\top')"):
+                        problems.append(f"{page.html}: the TeX source e^\\top is shown as text")
+                    browser.evaluate("document.querySelector('article div.math')"
+                                     "?.scrollIntoView({block: 'center'}); true")
+                    browser.pause(0.5)
+                    screenshot(browser, SCREENSHOTS /
+                               f"{posixpath.basename(page.docname)}_formula.png")
         finally:
             browser.close()
     (tmp_path / "server.log").write_text("".join(f"{status} {path}\n"
@@ -553,21 +530,24 @@ def test_book_in_chromium(book_html: Path, tmp_path: Path):
 
 def test_page_problems_reports_a_broken_page():
     """The checker itself: a page with a wrong title, a broken image, a missing figure, no
-    table of contents, a gap in the navigation and a request to the internet is reported."""
+    table of contents, a gap in the navigation, a request to the internet, a lost formula and
+    formulas left as TeX or in error is reported."""
     base = "http://127.0.0.1:8000/"
-    pages = [Page("docs/book/intro", "Intro", 0), Page("notebooks/00_a", "00 · A", 2),
+    pages = [Page("docs/book/intro", "Intro", 0), Page("notebooks/00_a", "00 · A", 2, 3),
              Page("notebooks/01_b", "01 · B", 0)]
     good = {"readyState": "complete", "title": "00 · A \u2014 book", "hasArticle": True,
             "images": [{"src": base + "_images/a.png", "loaded": True, "output": True}] * 2,
             "sidebar": [base + p.html for p in pages], "tocLinks": 3, "tocVisible": True,
             "prev": base + pages[0].html, "next": base + pages[2].html,
-            "resources": [base + "_static/a.css"]}
+            "resources": [base + "_static/a.css"], "formulas": 3, "typeset": 3, "rawTex": [],
+            "mathErrors": 0}
     network = {"urls": [base + "_static/a.css"], "failed": [], "statuses": []}
     assert page_problems(pages[1], good, network, base, pages, 1) == []
     broken = dict(good, title="Something else \u2014 book", tocVisible=False, next=None,
                   images=[{"src": base + "_images/a.png", "loaded": False, "output": True}],
                   sidebar=[base + pages[0].html, base + pages[1].html],
                   resources=["https://cdn.example.org/x.js"])
+    untypeset = dict(good, typeset=1, rawTex=["\\(e^\\top H e\\)", "\\(H\\)"], mathErrors=1)
     bad_network = {"urls": [base + "_images/a.png"], "failed": [(base + "x.png", "net::ERR")],
                    "statuses": [(base + "_images/a.png", 404)]}
     found = "\n".join(page_problems(pages[1], broken, bad_network, base, pages, 1))
@@ -576,6 +556,13 @@ def test_page_problems_reports_a_broken_page():
                      "next-page link is None", "outside the local server", "failed (net::ERR)",
                      "answered 404"):
         assert expected in found, f"{expected!r} not reported in:\n{found}"
+    found = "\n".join(page_problems(pages[1], untypeset, network, base, pages, 1))
+    for expected in ("1 of 3 formulas typeset by MathJax; shown as TeX: \\(e^\\top H e\\)",
+                     "could not typeset 1 formulas"):
+        assert expected in found, f"{expected!r} not reported in:\n{found}"
+    found = "\n".join(page_problems(pages[1], dict(good, formulas=2, typeset=2), network, base,
+                                    pages, 1))
+    assert "shows 2 formulas, but its Markdown has 3" in found, found
 
 
 def test_network_summary_leaves_out_the_favicon_only():
