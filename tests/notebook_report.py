@@ -1,4 +1,4 @@
-"""A pytest plugin (loaded with `-p notebook_report`, see pyproject.toml) for every test run.
+"""The report of every test run, loaded by the repository's conftest.py.
 
 - At the end it prints, per notebook, the run time and the share of code cells whose output
   nbval compares.
@@ -8,6 +8,12 @@
 - It fails the run if a TFF `worker_binary` process, or a federated program
   (`python -m fedlab.program`, notebook 09), that started during the run is still running at
   the end: the course promises that none outlives the kernel or script that started it.
+
+With pytest-xdist (`make test` runs the tests in two processes) each test process stops its
+own TFF workers when it ends, and the check runs once, in the process that started the others,
+after they have all ended: a test process cannot tell a leftover from a worker that a notebook
+in the other process is still using. The times table is printed there too, from the reports the
+test processes send back.
 """
 
 from __future__ import annotations
@@ -64,20 +70,31 @@ def leftover_workers(since: float, timeout: float = 10.0,
         time.sleep(0.2)
 
 
-@pytest.hookimpl(trylast=True)
+def _is_xdist_worker(config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)
 def pytest_sessionfinish(session, exitstatus):
+    # Innermost wrapper: runs after pytest-xdist has stopped its test processes, and before the
+    # terminal summary is written.
+    result = yield
     # The workers of this pytest process's own TFF context are stopped at its exit (atexit);
     # stop them now, so that what is left is what a kernel, a script or a test failed to stop.
     runtime = sys.modules.get("fedlab.runtime")
     if runtime is not None:
         runtime.stop_workers()
-    left = leftover_workers(_started, programs=True)
-    if left:
-        session.config._fedlab_leftover = [p.pid for p in left]
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if not _is_xdist_worker(session.config):
+        left = leftover_workers(_started, programs=True)
+        if left:
+            session.config._fedlab_leftover = [p.pid for p in left]
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    return result
 
 
 def pytest_terminal_summary(terminalreporter, config):
+    if _is_xdist_worker(config):
+        return
     write = terminalreporter.write_line
     leftover = getattr(config, "_fedlab_leftover", None)
     if leftover:
