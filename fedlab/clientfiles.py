@@ -22,29 +22,11 @@ from typing import Sequence
 
 import numpy as np
 
+from fedlab._checks import check_int, check_xy
+
 __all__ = ["FILE_SUFFIX", "write_client_files", "read_client_file", "build_load_client"]
 
 FILE_SUFFIX = ".tfrecord"
-
-
-def _check_xy(x, y) -> tuple[np.ndarray, np.ndarray]:
-    x, y = np.asarray(x), np.asarray(y)
-    if x.ndim != 2 or not np.issubdtype(x.dtype, np.number):
-        raise ValueError(f"x must be a numeric array of shape [rows, features], got shape "
-                         f"{x.shape} of {x.dtype}")
-    if y.ndim != 1 or len(y) != len(x) or not np.issubdtype(y.dtype, np.integer):
-        raise ValueError(f"y must hold one integer label per row of x ({len(x)}), got shape "
-                         f"{y.shape} of {y.dtype}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError("x must hold finite numbers only (no NaN or infinity)")
-    return x.astype(np.float32), y.astype(np.int32)
-
-
-def _check_num_features(num_features) -> int:
-    if isinstance(num_features, bool) or not isinstance(num_features, (int, np.integer)) \
-            or num_features < 1:
-        raise ValueError(f"num_features must be an integer >= 1, got {num_features!r}")
-    return int(num_features)
 
 
 def write_client_files(
@@ -65,7 +47,7 @@ def write_client_files(
     """
     import tensorflow as tf
 
-    x, y = _check_xy(x, y)
+    x, y = check_xy(x, y)
     if not isinstance(prefix, str) or not prefix or "/" in prefix:
         raise ValueError(f"prefix must be a non-empty file-name part without '/', got {prefix!r}")
     if len(partition) == 0:
@@ -96,7 +78,7 @@ def read_client_file(path, num_features: int):
     """
     import tensorflow as tf
 
-    num_features = _check_num_features(num_features)
+    num_features = check_int("num_features", num_features, 1)
 
     def parse(records):
         x = tf.ensure_shape(tf.io.parse_tensor(records[0], tf.float32), [None, num_features])
@@ -115,7 +97,7 @@ def build_load_client(num_features: int):
     """
     import tensorflow_federated as tff
 
-    num_features = _check_num_features(num_features)
+    num_features = check_int("num_features", num_features, 1)
 
     @tff.tensorflow.computation(np.str_)
     def load_client(path):

@@ -15,18 +15,9 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
+from fedlab._checks import check_int, check_number
 
 __all__ = ["compute_epsilon", "compute_epsilon_fixed_cohort"]
-
-
-def _check_number(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return value
 
 
 def compute_epsilon(
@@ -53,33 +44,16 @@ def compute_epsilon(
     """
     import dp_accounting
 
-    noise_multiplier = _check_number("noise_multiplier", noise_multiplier)
-    if noise_multiplier < 0:
-        raise ValueError(f"noise_multiplier must be >= 0, got {noise_multiplier}")
-    sampling_rate = _check_number("sampling_rate", sampling_rate)
-    if not 0 < sampling_rate <= 1:
-        raise ValueError(f"sampling_rate must be in (0, 1], got {sampling_rate}")
-    if isinstance(num_rounds, bool) or not isinstance(num_rounds, (int, np.integer)):
-        raise ValueError(f"num_rounds must be an integer, got {num_rounds!r}")
-    if num_rounds < 1:
-        raise ValueError(f"num_rounds must be >= 1, got {num_rounds}")
-    delta = _check_number("delta", delta)
-    if not 0 < delta < 1:
-        raise ValueError(f"delta must be in (0, 1), got {delta}")
+    noise_multiplier = check_number("noise_multiplier", noise_multiplier, 0)
+    sampling_rate = check_number("sampling_rate", sampling_rate, 0, 1, low_open=True)
+    num_rounds = check_int("num_rounds", num_rounds, 1)
+    delta = check_number("delta", delta, 0, 1, low_open=True, high_open=True)
 
     accountant = dp_accounting.rdp.RdpAccountant()
     one_round = dp_accounting.PoissonSampledDpEvent(
         sampling_rate, dp_accounting.GaussianDpEvent(noise_multiplier))
     accountant.compose(dp_accounting.SelfComposedDpEvent(one_round, int(num_rounds)))
     return float(accountant.get_epsilon(delta))
-
-
-def _check_count(name: str, value, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value}")
-    return int(value)
 
 
 def compute_epsilon_fixed_cohort(
@@ -110,18 +84,12 @@ def compute_epsilon_fixed_cohort(
     """
     import dp_accounting
 
-    noise_multiplier = _check_number("noise_multiplier", noise_multiplier)
-    if noise_multiplier < 0:
-        raise ValueError(f"noise_multiplier must be >= 0, got {noise_multiplier}")
-    num_clients = _check_count("num_clients", num_clients, 1)
-    clients_per_round = _check_count("clients_per_round", clients_per_round, 1)
-    if clients_per_round > num_clients:
-        raise ValueError(f"clients_per_round must be at most num_clients ({num_clients}), "
-                         f"got {clients_per_round}")
-    num_rounds = _check_count("num_rounds", num_rounds, 1)
-    delta = _check_number("delta", delta)
-    if not 0 < delta < 1:
-        raise ValueError(f"delta must be in (0, 1), got {delta}")
+    noise_multiplier = check_number("noise_multiplier", noise_multiplier, 0)
+    num_clients = check_int("num_clients", num_clients, 1)
+    clients_per_round = check_int("clients_per_round", clients_per_round, 1, num_clients,
+                                  " (at most num_clients)")
+    num_rounds = check_int("num_rounds", num_rounds, 1)
+    delta = check_number("delta", delta, 0, 1, low_open=True, high_open=True)
 
     if noise_multiplier == 0:
         return math.inf

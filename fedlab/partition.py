@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from fedlab._checks import check_int, check_labels, check_number
+
 __all__ = [
     "iid_partition",
     "shard_partition",
@@ -25,49 +27,7 @@ __all__ = [
 ]
 
 
-# --------------------------------------------------------------------------
-# Argument checks
-# --------------------------------------------------------------------------
-
-
-def _check_int(name: str, value: int, low: int, high: int | None = None) -> int:
-    """Returns ``value`` as an int, or raises if it is not in ``[low, high]``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    value = int(value)
-    if value < low or (high is not None and value > high):
-        allowed = f">= {low}" if high is None else f"between {low} and {high}"
-        raise ValueError(f"{name} must be {allowed}, got {value}")
-    return value
-
-
-def _check_num_clients(num_clients: int, num_examples: int) -> int:
-    """Checks 1 <= num_clients <= num_examples."""
-    num_clients = _check_int("num_clients", num_clients, 1)
-    if num_clients > num_examples:
-        raise ValueError(
-            f"num_clients must be between 1 and the number of examples "
-            f"({num_examples}), got {num_clients}: more clients than examples"
-        )
-    return num_clients
-
-
-def _check_labels(labels: np.ndarray) -> np.ndarray:
-    """Returns ``labels`` as a 1-D integer array, or raises."""
-    labels = np.asarray(labels)
-    if labels.ndim != 1:
-        raise ValueError(f"labels must be 1-D, got shape {labels.shape}")
-    if not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"labels must be integers, got dtype {labels.dtype}")
-    return labels
-
-
-def _check_nonnegative(name: str, value: float) -> float:
-    """Checks that ``value`` is a finite number >= 0."""
-    value = float(value)
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
-    return value
+_AT_MOST_EXAMPLES = " (no more clients than examples)"
 
 
 def _split(order: np.ndarray, sizes: np.ndarray) -> list[np.ndarray]:
@@ -92,8 +52,8 @@ def iid_partition(num_examples: int, num_clients: int, seed: int) -> list[np.nda
     Returns:
         One sorted int64 index array per client; sizes differ by at most one.
     """
-    num_examples = _check_int("num_examples", num_examples, 1)
-    num_clients = _check_num_clients(num_clients, num_examples)
+    num_examples = check_int("num_examples", num_examples, 1)
+    num_clients = check_int("num_clients", num_clients, 1, num_examples, _AT_MOST_EXAMPLES)
     order = np.random.default_rng(seed).permutation(num_examples)
     return [np.sort(p).astype(np.int64) for p in np.array_split(order, num_clients)]
 
@@ -121,9 +81,9 @@ def shard_partition(
     Raises:
         ValueError: If there are more shards than examples.
     """
-    labels = _check_labels(labels)
-    num_clients = _check_num_clients(num_clients, len(labels))
-    shards_per_client = _check_int("shards_per_client", shards_per_client, 1)
+    labels = check_labels("labels", labels)
+    num_clients = check_int("num_clients", num_clients, 1, len(labels), _AT_MOST_EXAMPLES)
+    shards_per_client = check_int("shards_per_client", shards_per_client, 1)
     num_shards = num_clients * shards_per_client
     if num_shards > len(labels):
         raise ValueError(
@@ -172,13 +132,11 @@ def dirichlet_partition(
     Returns:
         One sorted int64 index array per client.
     """
-    labels = _check_labels(labels)
+    labels = check_labels("labels", labels)
     num_examples = len(labels)
-    num_clients = _check_num_clients(num_clients, num_examples)
-    alpha = float(alpha)
-    if not np.isfinite(alpha) or alpha <= 0:
-        raise ValueError(f"alpha must be a finite number > 0, got {alpha}")
-    min_size = _check_int("min_size", min_size, 1)
+    num_clients = check_int("num_clients", num_clients, 1, num_examples, _AT_MOST_EXAMPLES)
+    alpha = check_number("alpha", alpha, 0, low_open=True)
+    min_size = check_int("min_size", min_size, 1)
     if num_examples // num_clients < min_size:
         raise ValueError(
             f"each client gets {num_examples // num_clients} examples "
@@ -232,10 +190,10 @@ def quantity_skew_partition(
     Returns:
         One sorted int64 index array per client.
     """
-    num_examples = _check_int("num_examples", num_examples, 1)
-    num_clients = _check_num_clients(num_clients, num_examples)
-    sigma = _check_nonnegative("sigma", sigma)
-    min_size = _check_int("min_size", min_size, 1)
+    num_examples = check_int("num_examples", num_examples, 1)
+    num_clients = check_int("num_clients", num_clients, 1, num_examples, _AT_MOST_EXAMPLES)
+    sigma = check_number("sigma", sigma, 0)
+    min_size = check_int("min_size", min_size, 1)
     if num_clients * min_size > num_examples:
         raise ValueError(
             f"num_clients * min_size = {num_clients * min_size} is more than the "
@@ -279,10 +237,10 @@ def make_feature_subsets(
     Raises:
         ValueError: If a subset would be empty (num_shared + num_extra_per_client == 0).
     """
-    num_features = _check_int("num_features", num_features, 1)
-    num_clients = _check_int("num_clients", num_clients, 1)
-    num_shared = _check_int("num_shared", num_shared, 0, num_features)
-    num_extra_per_client = _check_int(
+    num_features = check_int("num_features", num_features, 1)
+    num_clients = check_int("num_clients", num_clients, 1)
+    num_shared = check_int("num_shared", num_shared, 0, num_features)
+    num_extra_per_client = check_int(
         "num_extra_per_client", num_extra_per_client, 0, num_features - num_shared
     )
     if num_shared + num_extra_per_client == 0:
@@ -323,10 +281,10 @@ def label_counts(
     Returns:
         An int64 matrix of shape (num_clients, num_classes).
     """
-    labels = _check_labels(labels)
+    labels = check_labels("labels", labels)
     if num_classes is None:
         num_classes = int(labels.max()) + 1 if len(labels) else 1
-    num_classes = _check_int("num_classes", num_classes, 1)
+    num_classes = check_int("num_classes", num_classes, 1)
     if len(labels) and (labels.min() < 0 or labels.max() >= num_classes):
         raise ValueError(
             f"labels must be between 0 and num_classes - 1 = {num_classes - 1}, "
@@ -353,7 +311,7 @@ def label_skew(labels: np.ndarray, partition: list[np.ndarray]) -> float:
     Returns:
         A float in [0, 1).
     """
-    labels = _check_labels(labels)
+    labels = check_labels("labels", labels)
     if len(labels) == 0:
         raise ValueError("labels must not be empty")
     _, class_of = np.unique(labels, return_inverse=True)

@@ -13,7 +13,9 @@ from typing import Any, Mapping
 
 import numpy as np
 
-__all__ = ["tensor_bytes", "payload_bytes", "round_bytes"]
+from fedlab._checks import check_int
+
+__all__ = ["tensor_bytes", "round_bytes"]
 
 
 def tensor_bytes(type_or_structure: Any) -> int:
@@ -50,21 +52,12 @@ def tensor_bytes(type_or_structure: Any) -> int:
     return int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
 
 
-payload_bytes = tensor_bytes  # the same count, named for what it measures: a message payload
-
-
-def _check_count(name: str, value: int, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
 def round_bytes(model_bytes: int, clients_per_round: int) -> dict[str, int]:
     """Payload of one FedAvg round, in bytes.
 
     `down`: the model broadcast to each of the `clients_per_round` sampled clients.
     `up`: one update of the same size sent by each of them, before any aggregation.
     """
-    model_bytes = _check_count("model_bytes", model_bytes, 0)
-    clients_per_round = _check_count("clients_per_round", clients_per_round, 1)
+    model_bytes = check_int("model_bytes", model_bytes, 0)
+    clients_per_round = check_int("clients_per_round", clients_per_round, 1)
     return {"down": model_bytes * clients_per_round, "up": model_bytes * clients_per_round}

@@ -39,7 +39,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from fedlab.fedavg import _check_int
+from fedlab._checks import check_int
 
 __all__ = [
     "STATE_DIR", "METRICS_CSV", "TENSORBOARD_DIR", "STATE_PREFIX", "CheckpointError",
@@ -62,10 +62,10 @@ def select_clients(num_clients: int, clients_per_round: int, round_num: int, see
     A pure function of its arguments (`np.random.default_rng([seed, round_num])`), so a program
     restarted at any round picks the same clients as one that never stopped.
     """
-    num_clients = _check_int("num_clients", num_clients, 1)
-    clients_per_round = _check_int("clients_per_round", clients_per_round, 1, num_clients)
-    round_num = _check_int("round_num", round_num, 1)
-    seed = _check_int("seed", seed, 0)
+    num_clients = check_int("num_clients", num_clients, 1)
+    clients_per_round = check_int("clients_per_round", clients_per_round, 1, num_clients)
+    round_num = check_int("round_num", round_num, 1)
+    seed = check_int("seed", seed, 0)
     rng = np.random.default_rng([seed, round_num])
     return sorted(int(i) for i in rng.choice(num_clients, clients_per_round, replace=False))
 
@@ -144,10 +144,10 @@ async def run_program(
     """
     import tensorflow_federated as tff
 
-    num_rounds = _check_int("num_rounds", num_rounds, 1)
+    num_rounds = check_int("num_rounds", num_rounds, 1)
     if len(client_paths) == 0:
         raise ValueError("client_paths must hold at least 1 client file, got 0")
-    clients_per_round = _check_int("clients_per_round", clients_per_round, 1, len(client_paths))
+    clients_per_round = check_int("clients_per_round", clients_per_round, 1, len(client_paths))
     output_dir = Path(output_dir)
     state_dir = output_dir / STATE_DIR
     state, done = await load_latest_state(state_dir, initial_state)

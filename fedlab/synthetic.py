@@ -34,6 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fedlab._checks import check_int, check_number
+
 __all__ = ["ClientSplit", "make_synthetic"]
 
 
@@ -45,21 +47,6 @@ class ClientSplit:
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
-
-
-def _check_int(name: str, value: int, low: int) -> int:
-    """Returns ``value`` as an int, or raises if it is not an integer >= low."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
-def _check_nonnegative(name: str, value: float) -> float:
-    """Checks that ``value`` is a finite number >= 0."""
-    value = float(value)
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
-    return value
 
 
 def make_synthetic(
@@ -91,13 +78,13 @@ def make_synthetic(
         A list of ``num_clients`` ClientSplit records; client k has
         ``int(0.9 * n_k)`` training and ``n_k - int(0.9 * n_k)`` test samples.
     """
-    alpha = _check_nonnegative("alpha", alpha)
-    beta = _check_nonnegative("beta", beta)
-    num_clients = _check_int("num_clients", num_clients, 1)
-    num_features = _check_int("num_features", num_features, 1)
-    num_classes = _check_int("num_classes", num_classes, 2)
+    alpha = check_number("alpha", alpha, 0)
+    beta = check_number("beta", beta, 0)
+    num_clients = check_int("num_clients", num_clients, 1)
+    num_features = check_int("num_features", num_features, 1)
+    num_classes = check_int("num_classes", num_classes, 2)
     if max_samples is not None:
-        max_samples = _check_int("max_samples", max_samples, 2)
+        max_samples = check_int("max_samples", max_samples, 2)
 
     rng = np.random.default_rng(seed)
     sizes = rng.lognormal(4.0, 2.0, num_clients).astype(np.int64) + 50

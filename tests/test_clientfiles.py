@@ -101,9 +101,11 @@ def test_bad_prefix_is_refused(tmp_path, prefix):
                                        prefix=prefix)
 
 
-@pytest.mark.parametrize("num_features", [0, -1, 2.0, True, "4"])
-def test_bad_num_features_is_refused(num_features):
-    with pytest.raises(ValueError, match="num_features"):
+@pytest.mark.parametrize("num_features, error", [
+    (0, ValueError), (-1, ValueError), (2.0, TypeError), (True, TypeError), ("4", TypeError)])
+def test_bad_num_features_is_refused(num_features, error):
+    match = f"num_features must be an integer >= 1, got {num_features!r}"
+    with pytest.raises(error, match=match):
         clientfiles.build_load_client(num_features)
-    with pytest.raises(ValueError, match="num_features"):
+    with pytest.raises(error, match=match):
         clientfiles.read_client_file("x.tfrecord", num_features)

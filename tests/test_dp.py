@@ -40,22 +40,22 @@ def test_epsilon_moves_the_right_way():
 
 
 @pytest.mark.parametrize(
-    "kwargs, match",
+    "kwargs, error, match",
     [
-        (dict(noise_multiplier=-0.5), "noise_multiplier must be >= 0"),
-        (dict(noise_multiplier=float("nan")), "noise_multiplier must be finite"),
-        (dict(noise_multiplier="1"), "noise_multiplier must be a number"),
-        (dict(sampling_rate=0.0), r"sampling_rate must be in \(0, 1\]"),
-        (dict(sampling_rate=1.5), r"sampling_rate must be in \(0, 1\]"),
-        (dict(num_rounds=0), "num_rounds must be >= 1"),
-        (dict(num_rounds=2.5), "num_rounds must be an integer"),
-        (dict(delta=0.0), r"delta must be in \(0, 1\)"),
-        (dict(delta=1.0), r"delta must be in \(0, 1\)"),
+        (dict(noise_multiplier=-0.5), ValueError, "noise_multiplier must be a finite number >= 0, got -0.5"),
+        (dict(noise_multiplier=float("nan")), ValueError, "noise_multiplier must be a finite number >= 0, got nan"),
+        (dict(noise_multiplier="1"), TypeError, "noise_multiplier must be a finite number >= 0, got '1'"),
+        (dict(sampling_rate=0.0), ValueError, r"sampling_rate must be a finite number in \(0, 1\], got 0.0"),
+        (dict(sampling_rate=1.5), ValueError, r"sampling_rate must be a finite number in \(0, 1\], got 1.5"),
+        (dict(num_rounds=0), ValueError, "num_rounds must be an integer >= 1, got 0"),
+        (dict(num_rounds=2.5), TypeError, "num_rounds must be an integer >= 1, got 2.5"),
+        (dict(delta=0.0), ValueError, r"delta must be a finite number in \(0, 1\), got 0.0"),
+        (dict(delta=1.0), ValueError, r"delta must be a finite number in \(0, 1\), got 1.0"),
     ],
 )
-def test_bad_arguments_are_refused(kwargs, match):
+def test_bad_arguments_are_refused(kwargs, error, match):
     args = dict(noise_multiplier=1.0, sampling_rate=0.1, num_rounds=10, delta=1e-5) | kwargs
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(error, match=match):
         dp.compute_epsilon(**args)
 
 
@@ -89,21 +89,22 @@ def test_fixed_cohort_epsilon_moves_the_right_way():
 
 
 @pytest.mark.parametrize(
-    "kwargs, match",
+    "kwargs, error, match",
     [
-        (dict(noise_multiplier=-1.0), "noise_multiplier must be >= 0"),
-        (dict(noise_multiplier=None), "noise_multiplier must be a number"),
-        (dict(num_clients=0), "num_clients must be >= 1"),
-        (dict(num_clients=100.0), "num_clients must be an integer"),
-        (dict(clients_per_round=0), "clients_per_round must be >= 1"),
-        (dict(clients_per_round=101), r"clients_per_round must be at most num_clients \(100\)"),
-        (dict(num_rounds=0), "num_rounds must be >= 1"),
-        (dict(num_rounds=True), "num_rounds must be an integer"),
-        (dict(delta=1.5), r"delta must be in \(0, 1\)"),
+        (dict(noise_multiplier=-1.0), ValueError, "noise_multiplier must be a finite number >= 0"),
+        (dict(noise_multiplier=None), TypeError, "noise_multiplier must be a finite number >= 0, got None"),
+        (dict(num_clients=0), ValueError, "num_clients must be an integer >= 1, got 0"),
+        (dict(num_clients=100.0), TypeError, "num_clients must be an integer >= 1, got 100.0"),
+        (dict(clients_per_round=0), ValueError, "clients_per_round must be an integer between 1 and 100"),
+        (dict(clients_per_round=101), ValueError,
+         r"clients_per_round must be an integer between 1 and 100 \(at most num_clients\), got 101"),
+        (dict(num_rounds=0), ValueError, "num_rounds must be an integer >= 1, got 0"),
+        (dict(num_rounds=True), TypeError, "num_rounds must be an integer >= 1, got True"),
+        (dict(delta=1.5), ValueError, r"delta must be a finite number in \(0, 1\), got 1.5"),
     ],
 )
-def test_fixed_cohort_bad_arguments_are_refused(kwargs, match):
+def test_fixed_cohort_bad_arguments_are_refused(kwargs, error, match):
     args = dict(noise_multiplier=1.0, num_clients=100, clients_per_round=10, num_rounds=12,
                 delta=1e-5) | kwargs
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(error, match=match):
         dp.compute_epsilon_fixed_cohort(**args)

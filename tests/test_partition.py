@@ -190,11 +190,10 @@ LABELS = np.repeat(np.arange(4), 5)  # 20 examples
     "call, match",
     [
         (lambda: P.iid_partition(10, 0, 0), "num_clients must be"),
-        (lambda: P.iid_partition(10, 11, 0), "more clients than examples"),
-        (lambda: P.iid_partition(0, 1, 0), "num_examples must be >= 1"),
-        (lambda: P.iid_partition(10, 2.0, 0), "num_clients must be an integer"),
+        (lambda: P.iid_partition(10, 11, 0), "num_clients must be an integer between 1 and 10 \\(no more clients than examples\\), got 11"),
+        (lambda: P.iid_partition(0, 1, 0), "num_examples must be an integer >= 1"),
         (lambda: P.shard_partition(LABELS, 21, 1, 0), "more clients than examples"),
-        (lambda: P.shard_partition(LABELS, 5, 0, 0), "shards_per_client must be >= 1"),
+        (lambda: P.shard_partition(LABELS, 5, 0, 0), "shards_per_client must be an integer >= 1"),
         (lambda: P.shard_partition(LABELS, 5, 5, 0), "more shards than examples"),
         (lambda: P.dirichlet_partition(LABELS, 4, 0.0, 0), "alpha must be .* > 0"),
         (lambda: P.dirichlet_partition(LABELS, 4, -1.0, 0), "alpha must be .* > 0"),
@@ -207,12 +206,12 @@ LABELS = np.repeat(np.arange(4), 5)  # 20 examples
         (lambda: P.quantity_skew_partition(20, 4, -0.1, 0), "sigma must be .* >= 0"),
         (lambda: P.quantity_skew_partition(20, 21, 1.0, 0), "more clients than examples"),
         (lambda: P.quantity_skew_partition(20, 4, 1.0, 0, min_size=6), "num_clients \\* min_size"),
-        (lambda: P.quantity_skew_partition(20, 4, 1.0, 0, min_size=0), "min_size must be >= 1"),
+        (lambda: P.quantity_skew_partition(20, 4, 1.0, 0, min_size=0), "min_size must be an integer >= 1"),
         (lambda: P.make_feature_subsets(10, 3, 0, 0, 0), "empty feature subset"),
-        (lambda: P.make_feature_subsets(10, 3, 11, 0, 0), "num_shared must be between 0 and 10"),
-        (lambda: P.make_feature_subsets(10, 3, 4, 7, 0), "num_extra_per_client must be between"),
-        (lambda: P.make_feature_subsets(10, 0, 2, 2, 0), "num_clients must be >= 1"),
-        (lambda: P.make_feature_subsets(0, 3, 0, 0, 0), "num_features must be >= 1"),
+        (lambda: P.make_feature_subsets(10, 3, 11, 0, 0), "num_shared must be an integer between 0 and 10"),
+        (lambda: P.make_feature_subsets(10, 3, 4, 7, 0), "num_extra_per_client must be an integer between"),
+        (lambda: P.make_feature_subsets(10, 0, 2, 2, 0), "num_clients must be an integer >= 1"),
+        (lambda: P.make_feature_subsets(0, 3, 0, 0, 0), "num_features must be an integer >= 1"),
         (lambda: P.label_counts(LABELS, [np.arange(20)], 3), "labels must be between 0 and"),
         (lambda: P.label_skew(LABELS, [np.arange(20), np.array([], dtype=int)]), "client 1 has no"),
         (lambda: P.label_skew(LABELS.reshape(2, 10), [np.arange(20)]), "labels must be 1-D"),
@@ -220,4 +219,18 @@ LABELS = np.repeat(np.arange(4), 5)  # 20 examples
 )
 def test_bad_arguments_raise(call, match):
     with pytest.raises(ValueError, match=match):
+        call()
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: P.iid_partition(10, 2.0, 0), r"num_clients must be an integer between 1 and 10 \(no more clients than examples\), got 2.0"),
+        (lambda: P.shard_partition(LABELS, 5, True, 0), "shards_per_client must be an integer >= 1, got True"),
+        (lambda: P.dirichlet_partition(LABELS, 4, "1", 0), "alpha must be a finite number > 0, got '1'"),
+        (lambda: P.quantity_skew_partition(20, 4, None, 0), "sigma must be a finite number >= 0, got None"),
+    ],
+)
+def test_arguments_of_the_wrong_kind_raise_type_error(call, match):
+    with pytest.raises(TypeError, match=match):
         call()

@@ -88,16 +88,16 @@ def test_select_clients_is_a_pure_function_of_the_round():
     assert program.select_clients(4, 4, 7, seed=0) == [0, 1, 2, 3]
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(num_clients=0), "num_clients must be >= 1"),
-    (dict(clients_per_round=21), "clients_per_round must be between 1 and 20"),
-    (dict(round_num=0), "round_num must be >= 1"),
-    (dict(seed=-1), "seed must be >= 0"),
-    (dict(round_num=1.5), "round_num must be an integer"),
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(num_clients=0), ValueError, "num_clients must be an integer >= 1, got 0"),
+    (dict(clients_per_round=21), ValueError, "clients_per_round must be an integer between 1 and 20"),
+    (dict(round_num=0), ValueError, "round_num must be an integer >= 1, got 0"),
+    (dict(seed=-1), ValueError, "seed must be an integer >= 0, got -1"),
+    (dict(round_num=1.5), TypeError, "round_num must be an integer >= 1, got 1.5"),
 ])
-def test_select_clients_rejects_bad_arguments(kwargs, match):
+def test_select_clients_rejects_bad_arguments(kwargs, error, match):
     args = {**dict(num_clients=20, clients_per_round=5, round_num=1, seed=0), **kwargs}
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(error, match=match):
         program.select_clients(**args)
 
 
@@ -142,13 +142,13 @@ def test_a_finished_program_runs_no_more_rounds(tmp_path, clients, fedavg_progra
 
 def test_run_program_rejects_bad_arguments(tmp_path, clients, fedavg_program):
     process, round_fn = fedavg_program
-    with pytest.raises(ValueError, match="clients_per_round must be between 1 and 8"):
+    with pytest.raises(ValueError, match="clients_per_round must be an integer between 1 and 8"):
         asyncio.run(program.run_program(round_fn, process.initialize(), clients[1], tmp_path,
                                         num_rounds=2, clients_per_round=9))
     with pytest.raises(ValueError, match="client_paths must hold at least 1 client file"):
         asyncio.run(program.run_program(round_fn, process.initialize(), [], tmp_path,
                                         num_rounds=2, clients_per_round=1))
-    with pytest.raises(ValueError, match="num_rounds must be >= 1"):
+    with pytest.raises(ValueError, match="num_rounds must be an integer >= 1"):
         asyncio.run(program.run_program(round_fn, process.initialize(), clients[1], tmp_path,
                                         num_rounds=0, clients_per_round=2))
 

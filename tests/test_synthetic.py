@@ -110,9 +110,20 @@ def test_large_beta_concentrates_client_labels(seed):
         (dict(alpha=1, beta=1, num_features=0), "num_features must be an integer >= 1"),
         (dict(alpha=1, beta=1, num_classes=1), "num_classes must be an integer >= 2"),
         (dict(alpha=1, beta=1, max_samples=1), "max_samples must be an integer >= 2"),
-        (dict(alpha=1, beta=1, max_samples=50.0), "max_samples must be an integer"),
     ],
 )
 def test_bad_arguments_raise(kwargs, match):
     with pytest.raises(ValueError, match=match):
+        make_synthetic(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(alpha=1, beta=1, max_samples=50.0), "max_samples must be an integer >= 2, got 50.0"),
+        (dict(alpha="1", beta=1), "alpha must be a finite number >= 0, got '1'"),
+    ],
+)
+def test_arguments_of_the_wrong_kind_raise_type_error(kwargs, match):
+    with pytest.raises(TypeError, match=match):
         make_synthetic(**kwargs)
