@@ -27,25 +27,24 @@ import sys
 import time
 from pathlib import Path
 
+import book  # tools/book.py
+import browser as browser_tools  # tools/browser.py
 import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+Chromium = browser_tools.Chromium
 
 
-def load_module(path: Path):
-    """Imports the Python file at `path` (a tool, or the book's Sphinx extension)."""
+def load_extension(path: Path):
+    """Imports the book's Sphinx extension at `path` (docs/book/_ext is not on the path)."""
     spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
-    sys.modules[path.stem] = module
     spec.loader.exec_module(module)
     return module
 
 
-book = load_module(ROOT / "tools" / "book.py")
-browser_tools = load_module(ROOT / "tools" / "browser.py")
-local_mathjax = load_module(ROOT / "docs" / "book" / "_ext" / "local_mathjax.py")
-Chromium = browser_tools.Chromium
+local_mathjax = load_extension(ROOT / "docs" / "book" / "_ext" / "local_mathjax.py")
 
 INTRO = ROOT / "docs" / "book" / "intro.md"
 SCREENSHOTS = ROOT / "_build" / "book" / "screenshots"
