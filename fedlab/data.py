@@ -78,7 +78,7 @@ def load_digits(data_dir: str | Path = DATA_DIR) -> tuple[np.ndarray, np.ndarray
 def split_train_test(
     x, y, *, test_fraction: float | None = None, num_test: int | None = None, seed: int = 0
 ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """Shuffles the rows with `np.random.default_rng(seed)` and holds the first ones out for testing.
+    """Shuffles the rows with `np.random.default_rng(seed)` and holds the first ones out.
 
     Written out in `notebooks/01_dissemination.ipynb`; later lessons call it. Give exactly one
     of `test_fraction` (held out: `int(test_fraction * len(x))` rows, rounded down) and
