@@ -114,42 +114,46 @@ def calibrate(length: int = 100_000) -> dict[str, float]:
 
     c_keygen: one client's two key pairs. c_mask_pair: one pairwise mask of a short vector
     (key agreement, HKDF, AES-CTR set-up, add). c_word: one more word of a mask (AES-CTR, add).
+    Both come from timing round 2 (`masked_input_collection`) for a client with one peer, at a
+    short and a long length: that call expands two masks (the self mask and the pair's).
     c_share_pair: one encrypted share message (key agreement, HKDF, AES-GCM), also the cost of
     decrypting one. c_horner: one step of Shamir's polynomial evaluation (a 255-bit mulmod).
     """
     import random
 
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     from fedlab import secagg
 
     randbytes = random.Random(0).randbytes
-    me, _ = secagg.advertise_keys(0, randbytes)
+    me, mine = secagg.advertise_keys(0, randbytes)
     _, other = secagg.advertise_keys(1, randbytes)
-    s_sk = secagg._dh_key(me.s_sk)
+    keys = {0: mine, 1: other}
+    me, _ = secagg.share_keys(me, keys, 2, randbytes)  # draws the self-mask seed b
+    s_sk = X25519PrivateKey.from_private_bytes(me.s_sk.to_bytes(secagg.FIELD_BYTES, "little"))
     short = 16
-    scratch = np.empty(length + 2, dtype=np.uint64)
-    y_short, y = np.zeros(short, dtype=np.uint32), np.zeros(length, dtype=np.uint32)
-
-    def mask_pair():
-        seed = secagg.agree(s_sk, other.s_pk, secagg.MASK_INFO)
-        y_short.__iadd__(secagg.prg(seed, short, MODULUS_BITS, scratch))
+    x_short, x_long = np.zeros(short, dtype=np.uint64), np.zeros(length, dtype=np.uint64)
 
     def share_pair():
         key = secagg.agree(s_sk, other.c_pk, secagg.SHARE_INFO)
         AESGCM(key).encrypt(bytes(12), bytes(72), None)
 
-    seed = bytes(range(32))
-    c_mask_pair = _mean_seconds(mask_pair, 200)
-    c_long = _mean_seconds(lambda: y.__iadd__(secagg.prg(seed, length, MODULUS_BITS, scratch)), 20)
-    n_shares, t = 100, 50
+    # Round 2 for a client with one peer expands two masks: its self mask and one pairwise mask.
+    t_short = _mean_seconds(
+        lambda: secagg.masked_input_collection(me, x_short, keys, MODULUS_BITS), 200)
+    t_long = _mean_seconds(
+        lambda: secagg.masked_input_collection(me, x_long, keys, MODULUS_BITS), 20)
+    c_mask_pair = t_short / 2
+    c_long = t_long / 2
+    num_shares, t = 100, 50
     return {
         "c_keygen": _mean_seconds(lambda: secagg.advertise_keys(0, randbytes), 50),
         "c_mask_pair": c_mask_pair,
-        "c_word": max(c_long - c_mask_pair, 0.0) / length,
+        "c_word": max(c_long - c_mask_pair, 0.0) / (length - short),
         "c_share_pair": _mean_seconds(share_pair, 200),
-        "c_horner": _mean_seconds(lambda: secagg.shamir_share(12345, t, n_shares, randbytes),
-                                  5) / (n_shares * t),
+        "c_horner": _mean_seconds(lambda: secagg.shamir_share(12345, t, num_shares, randbytes),
+                                  5) / (num_shares * t),
     }
 
 

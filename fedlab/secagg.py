@@ -62,6 +62,8 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from fedlab._checks import check_int, check_number
+
 __all__ = [
     "encode", "decode", "max_abs_value", "prg", "self_mask", "agree", "shamir_share",
     "shamir_reconstruct", "advertise_keys", "share_keys", "masked_input_collection",
@@ -72,7 +74,8 @@ __all__ = [
 
 PRIME = 2**255 - 19  # Shamir field; also the Curve25519 prime
 DEFAULT_STEP = 2.0**-16  # fixed-point resolution
-MODULUS_BITS = (8, 54)  # k: inputs live in Z_{2^k}; 54 keeps every sum below 2^53 in size
+MIN_MODULUS_BITS = 8  # k, the smallest: inputs live in Z_{2^k}
+MAX_MODULUS_BITS = 54  # k, the largest: keeps every sum below 2^53 in size
 MIN_THRESHOLD = 2  # t = 1 would hand every secret to whoever holds one share
 EXACT_INTEGERS = 2**53  # float64 holds every integer up to this size exactly
 PUBLIC_KEY_BYTES, FIELD_BYTES, ID_BYTES, NONCE_BYTES, TAG_BYTES = 32, 32, 4, 12, 16
@@ -164,24 +167,11 @@ class SecureSumResult:
 # ----------------------------------------------------------------- fixed point
 
 
-def _check_int(name: str, value, low: int, high: int, what: str = "") -> int:
-    """Returns value as an int, or raises if it is not an integer in [low, high]."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer between {low} and {high}{what}, got {value!r}")
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be an integer between {low} and {high}{what}, got {value!r}")
-    return int(value)
-
-
 def _check_fixed_point(modulus_bits: int, step) -> float:
     """Checks k and step; returns step as a Python float."""
-    _check_int("modulus_bits", modulus_bits, *MODULUS_BITS,
-               " (float64 holds every integer sum exactly up to 2^53)")
-    if isinstance(step, bool) or not isinstance(step, numbers.Real):
-        raise TypeError(f"step must be a finite real number > 0, got {step!r}")
-    if not (math.isfinite(step) and step > 0):
-        raise ValueError(f"step must be a finite number > 0, got {step!r}")
-    return float(step)
+    check_int("modulus_bits", modulus_bits, MIN_MODULUS_BITS, MAX_MODULUS_BITS,
+              " (float64 holds every integer sum exactly up to 2^53)")
+    return check_number("step", step, 0, low_open=True)
 
 
 def _low_bits(modulus_bits: int) -> np.uint64:
@@ -214,7 +204,7 @@ def _error_bound(num_summed: int, modulus_bits: int, step: float) -> float:
 def max_abs_value(num_clients: int, modulus_bits: int = 32, step: float = DEFAULT_STEP) -> float:
     """Largest |x| that :func:`encode` accepts: a sum of num_clients encodings cannot wrap around."""
     step = _check_fixed_point(modulus_bits, step)
-    limit = _max_units(_check_int("num_clients", num_clients, 1, 2 ** (modulus_bits - 1) - 1), modulus_bits)
+    limit = _max_units(check_int("num_clients", num_clients, 1, 2 ** (modulus_bits - 1) - 1), modulus_bits)
     value = limit * step
     while int(np.rint(value / step)) > limit:  # float rounding can land a step too high
         value = math.nextafter(value, 0.0)
@@ -264,7 +254,7 @@ def encode(x, num_clients: int, modulus_bits: int = 32, step: float = DEFAULT_ST
             in which the sum of num_clients encodings cannot overflow.
     """
     step = _check_fixed_point(modulus_bits, step)
-    num_clients = _check_int("num_clients", num_clients, 1, 2 ** (modulus_bits - 1) - 1)
+    num_clients = check_int("num_clients", num_clients, 1, 2 ** (modulus_bits - 1) - 1)
     x = _real_vector(x)
     bad = ~np.isfinite(x)
     if bad.any():
@@ -307,15 +297,21 @@ def decode(v, modulus_bits: int = 32, step: float = DEFAULT_STEP) -> np.ndarray:
 # ----------------------------------------------------------------- primitives
 
 
-def prg(seed: bytes, length: int, modulus_bits: int, out: np.ndarray | None = None) -> np.ndarray:
+def prg(seed: bytes, length: int, modulus_bits: int) -> np.ndarray:
     """PRG: expand a 32-byte seed into ``length`` uniform integers mod 2^modulus_bits.
 
     The words are uint32 when modulus_bits <= 32 (half the AES work), else uint64.
-    ``out``, a uint64 array of at least length + 2 words (``update_into`` wants 15 spare
-    bytes), is overwritten and reused instead of allocating; loops over many pairs pass
-    one, since fresh 10^5-word arrays cost more in page faults than AES does.
     """
-    out = np.empty(length + 2, dtype=np.uint64) if out is None else out
+    return _prg_into(seed, length, modulus_bits, np.empty(length + 2, dtype=np.uint64))
+
+
+def _prg_into(seed: bytes, length: int, modulus_bits: int, out: np.ndarray) -> np.ndarray:
+    """:func:`prg`, written into ``out`` and returned as a view of it.
+
+    ``out``, a uint64 array of at least length + 2 words (``update_into`` wants 15 spare
+    bytes), is overwritten and reused instead of allocating; the protocol's loops over many
+    pairs pass one, since fresh 10^5-word arrays cost more in page faults than AES does.
+    """
     word = _word(modulus_bits)
     words = out.view(word)[:length]
     words.fill(0)
@@ -325,9 +321,14 @@ def prg(seed: bytes, length: int, modulus_bits: int, out: np.ndarray | None = No
     return words
 
 
-def self_mask(b: int, length: int, modulus_bits: int, out: np.ndarray | None = None) -> np.ndarray:
+def self_mask(b: int, length: int, modulus_bits: int) -> np.ndarray:
     """PRG(b_u): client u's self mask, from its seed b_u."""
-    return prg(b.to_bytes(FIELD_BYTES, "little"), length, modulus_bits, out)
+    return prg(b.to_bytes(FIELD_BYTES, "little"), length, modulus_bits)
+
+
+def _self_mask_into(b: int, length: int, modulus_bits: int, out: np.ndarray) -> np.ndarray:
+    """:func:`self_mask`, written into ``out`` (see :func:`_prg_into`)."""
+    return _prg_into(b.to_bytes(FIELD_BYTES, "little"), length, modulus_bits, out)
 
 
 def _dh_key(secret: int) -> X25519PrivateKey:
@@ -354,19 +355,19 @@ def _random_field_element(randbytes: RandBytes) -> int:
             return value
 
 
-def shamir_share(secret: int, threshold: int, n_shares: int, randbytes: RandBytes = secrets.token_bytes) -> list[tuple[int, int]]:
-    """SS.share: shares ``(x, f(x))`` for x = 1..n_shares of a random polynomial f with f(0) = secret.
+def shamir_share(secret: int, threshold: int, num_shares: int, randbytes: RandBytes = secrets.token_bytes) -> list[tuple[int, int]]:
+    """SS.share: shares ``(x, f(x))`` for x = 1..num_shares of a random polynomial f with f(0) = secret.
 
     f has degree threshold - 1, so any ``threshold`` shares determine it and fewer say
     nothing about the secret.
     """
     if not 0 <= secret < PRIME:
         raise ValueError(f"secret must be in [0, 2^255 - 19), got {secret}")
-    if not 1 <= threshold <= n_shares:
-        raise ValueError(f"threshold must be between 1 and n_shares = {n_shares}, got {threshold}")
+    num_shares = check_int("num_shares", num_shares, 1)
+    threshold = check_int("threshold", threshold, 1, num_shares, " (at most num_shares)")
     coefficients = [secret] + [_random_field_element(randbytes) for _ in range(threshold - 1)]
     shares = []
-    for x in range(1, n_shares + 1):
+    for x in range(1, num_shares + 1):
         y = 0
         for c in reversed(coefficients):  # Horner's rule
             y = (y * x + c) % PRIME
@@ -445,7 +446,7 @@ def _off_polynomial(points: Sequence[tuple[int, int]], degree_bound: int, weight
 
 def advertise_keys(client: int, randbytes: RandBytes = secrets.token_bytes) -> tuple[ClientSecrets, AdvertisedKeys]:
     """Round 0 (AdvertiseKeys), client u: make key pairs (c_u^PK, c_u^SK), (s_u^PK, s_u^SK); send the PKs."""
-    client = _check_int("client", client, 0, 2**31 - 1)
+    client = check_int("client", client, 0, 2**31 - 1)
     me = ClientSecrets(client, c_sk=_random_field_element(randbytes), s_sk=_random_field_element(randbytes))
     c_pk, s_pk = (_dh_key(sk).public_key().public_bytes_raw() for sk in (me.c_sk, me.s_sk))
     return me, AdvertisedKeys(client, c_pk, s_pk)
@@ -464,7 +465,7 @@ def share_keys(
         raise ValueError(f"keys must map the client ids 0..n-1, including this client ({me.client}), to "
                          f"their public keys (client v holds the share at x = v + 1), got ids {ids}")
     u, n = me.client, len(keys)
-    threshold = _check_int("threshold", threshold, MIN_THRESHOLD if n >= MIN_THRESHOLD else 1, n,
+    threshold = check_int("threshold", threshold, MIN_THRESHOLD if n >= MIN_THRESHOLD else 1, n,
                            f" (the {n} clients in keys)")
     me = dataclasses.replace(me, b=_random_field_element(randbytes))
     s_shares = shamir_share(me.s_sk, threshold, n, randbytes)
@@ -488,7 +489,7 @@ def masked_input_collection(me: ClientSecrets, x: np.ndarray, keys: dict[int, Ad
     where s_uv = KA.agree(s_u^SK, s_v^PK) = s_vu, so over all of U2 the pairwise masks cancel.
     ``x`` is u's *encoded* input (:func:`encode`); ``keys`` are the public keys of U2.
     """
-    _check_int("modulus_bits", modulus_bits, *MODULUS_BITS)
+    check_int("modulus_bits", modulus_bits, MIN_MODULUS_BITS, MAX_MODULUS_BITS)
     x = np.asarray(x)
     if x.dtype.kind not in "ui":
         raise TypeError(f"x must be an encoded vector (integers in [0, 2^k) from encode()), got dtype "
@@ -502,10 +503,10 @@ def masked_input_collection(me: ClientSecrets, x: np.ndarray, keys: dict[int, Ad
         raise ValueError("me has no self-mask seed b: run share_keys first")
     u, length = me.client, len(x)
     s_sk, scratch = _dh_key(me.s_sk), np.empty(length + 2, dtype=np.uint64)
-    y = x.astype(_word(modulus_bits)) + self_mask(me.b, length, modulus_bits, scratch)
+    y = x.astype(_word(modulus_bits)) + _self_mask_into(me.b, length, modulus_bits, scratch)
     for v in sorted(keys):
         if v != u:
-            mask = prg(agree(s_sk, keys[v].s_pk, MASK_INFO), length, modulus_bits, scratch)
+            mask = _prg_into(agree(s_sk, keys[v].s_pk, MASK_INFO), length, modulus_bits, scratch)
             if v > u:
                 y += mask  # wraps mod 2^32 or 2^64, both multiples of 2^k
             else:
@@ -594,11 +595,11 @@ def unmasking(
     z, scratch = np.zeros(length, dtype=np.uint64), np.empty(length + 2, dtype=np.uint64)
     for u in masked:
         z += masked[u]
-        z -= self_mask(rebuild("b_shares", u, f"b_{u}"), length, modulus_bits, scratch)
+        z -= _self_mask_into(rebuild("b_shares", u, f"b_{u}"), length, modulus_bits, scratch)
     for v in sorted(set(keys) - set(masked)):
         s_sk = _dh_key(rebuild("s_sk_shares", v, f"s_{v}^SK"))
         for u in masked:
-            mask = prg(agree(s_sk, keys[u].s_pk, MASK_INFO), length, modulus_bits, scratch)
+            mask = _prg_into(agree(s_sk, keys[u].s_pk, MASK_INFO), length, modulus_bits, scratch)
             if v > u:  # u added +PRG(s_uv) for this v, and v's -PRG(s_uv) never arrived
                 z -= mask
             else:
@@ -627,11 +628,11 @@ def unmask_single(y: np.ndarray, b: int, s_sk: int, client: int, keys: dict[int,
     """
     length = len(y)
     scratch = np.empty(length + 2, dtype=np.uint64)
-    x = np.asarray(y, dtype=np.uint64) - self_mask(b, length, modulus_bits, scratch).astype(np.uint64)
+    x = np.asarray(y, dtype=np.uint64) - _self_mask_into(b, length, modulus_bits, scratch).astype(np.uint64)
     secret_key = _dh_key(s_sk)
     for v in sorted(keys):
         if v != client:
-            mask = prg(agree(secret_key, keys[v].s_pk, MASK_INFO), length, modulus_bits, scratch).astype(np.uint64)
+            mask = _prg_into(agree(secret_key, keys[v].s_pk, MASK_INFO), length, modulus_bits, scratch).astype(np.uint64)
             x = x - mask if v > client else x + mask
     return x & _low_bits(modulus_bits)
 
@@ -646,7 +647,7 @@ def min_threshold(num_clients: int) -> int:
     b_v or of s_v^SK). Two disjoint groups of at least t clients would give both secrets, so
     t > n / 2 makes that impossible.
     """
-    num_clients = _check_int("num_clients", num_clients, 2, 2**31 - 1)
+    num_clients = check_int("num_clients", num_clients, 2, 2**31 - 1)
     return max(MIN_THRESHOLD, num_clients // 2 + 1)
 
 
@@ -669,11 +670,11 @@ class Client:
     def __init__(self, client: int, num_clients: int, threshold: int, randbytes: RandBytes = secrets.token_bytes):
         low = min_threshold(num_clients)
         self.num_clients = num_clients
-        self.threshold = _check_int(
+        self.threshold = check_int(
             "threshold", threshold, low, num_clients,
             f" (more than half of num_clients={num_clients}, so that a server sending different "
             "survivor lists to different clients cannot collect t shares of both secrets of one client)")
-        self.client = _check_int("client", client, 0, num_clients - 1)
+        self.client = check_int("client", client, 0, num_clients - 1)
         self.randbytes = randbytes
         self.secrets, self.public_keys = advertise_keys(self.client, randbytes)  # Round 0
         self.keys: dict[int, AdvertisedKeys] = {}  # U1's public keys
@@ -793,11 +794,11 @@ def secure_sum(
             raise ValueError(f"vectors[{i}] must be a non-empty 1-D vector, got shape {a.shape}")
         if a.shape[0] != length:
             raise ValueError(f"all vectors must have the same length: vectors[0] has length {length}, vectors[{i}] has length {a.shape[0]}")
-    _check_int("threshold", threshold, min_threshold(n), n,
+    check_int("threshold", threshold, min_threshold(n), n,
                f" (more than half of the {n} clients, at most all of them)")
     lost = {}
     for name, group in (("key_dropouts", key_dropouts), ("dropouts", dropouts), ("late_dropouts", late_dropouts)):
-        lost[name] = {_check_int(f"every entry of {name}", c, 0, n - 1, " (a client number)") for c in group}
+        lost[name] = {check_int(f"every entry of {name}", c, 0, n - 1, " (a client number)") for c in group}
     for a, b in (("key_dropouts", "dropouts"), ("key_dropouts", "late_dropouts"), ("dropouts", "late_dropouts")):
         if lost[a] & lost[b]:
             raise ValueError(f"clients {sorted(lost[a] & lost[b])} are in both {a} and {b}")

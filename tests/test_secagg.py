@@ -204,8 +204,9 @@ def test_prg_is_deterministic_and_in_range():
     for modulus_bits in (8, 32, 33, 54):
         a = S.prg(seed, 1000, modulus_bits)
         out = np.empty(1002, dtype=np.uint64)
-        b = S.prg(seed, 1000, modulus_bits, out)
+        b = S._prg_into(seed, 1000, modulus_bits, out)  # the protocol's buffered variant
         np.testing.assert_array_equal(a, b)
+        assert np.shares_memory(b, out) and not np.shares_memory(a, out)
         assert a.max() < 2**modulus_bits and a.max() >= 2 ** (modulus_bits - 1)
     assert not np.array_equal(S.prg(seed, 100, 32), S.prg(bytes(32), 100, 32))
 
@@ -483,8 +484,10 @@ def test_any_t_shares_reconstruct_and_t_minus_1_do_not(secret, n, data, seed):
 def test_shamir_rejects_bad_arguments():
     with pytest.raises(ValueError, match=r"secret must be in \[0, 2\^255 - 19\)"):
         S.shamir_share(S.PRIME, 2, 3)
-    with pytest.raises(ValueError, match="threshold must be between 1 and n_shares = 3, got 4"):
+    with pytest.raises(ValueError, match=r"threshold must be an integer between 1 and 3 \(at most num_shares\), got 4"):
         S.shamir_share(5, 4, 3)
+    with pytest.raises(TypeError, match="num_shares must be an integer >= 1, got 3.0"):
+        S.shamir_share(5, 2, 3.0)
     with pytest.raises(ValueError, match="distinct x-coordinates"):
         S.shamir_reconstruct([(1, 2), (1, 3)])
 
@@ -556,7 +559,7 @@ GOOD = [np.zeros(3), np.ones(3), np.ones(3), np.ones(3)]
         (dict(threshold=3, step=0.0), ValueError, r"step must be a finite number > 0, got 0.0"),
         (dict(threshold=3, step=float("inf")), ValueError, r"step must be a finite number > 0, got inf"),
         (dict(threshold=3, step=-1.0), ValueError, r"step must be a finite number > 0"),
-        (dict(threshold=3, step="0.1"), TypeError, r"step must be a finite real number > 0, got '0.1'"),
+        (dict(threshold=3, step="0.1"), TypeError, r"step must be a finite number > 0, got '0.1'"),
     ],
 )
 def test_bad_arguments_raise(kwargs, error, message):
@@ -653,3 +656,12 @@ def test_counted_sizes_are_the_real_message_sizes():
         assert S.ID_BYTES + len(message.nonce) + len(message.ciphertext) == S.SHARE_MESSAGE_BYTES == 104
     assert all(0 <= y < S.PRIME for reply in [S.unmasking_reply(state[0], inbox[0], keys, [0, 1, 2])] for _, y in reply.b_shares.values())
     assert all(int(y.max()) < 2**32 for y in masked.values())  # fits the 32 bits counted per value
+
+
+def test_the_modulus_bits_range_is_what_encode_accepts():
+    for k in (S.MIN_MODULUS_BITS, S.MAX_MODULUS_BITS):
+        assert S.decode(S.encode(np.array([0.5]), 2, k, step=0.5), k, step=0.5)[0] == 0.5
+    for k in (S.MIN_MODULUS_BITS - 1, S.MAX_MODULUS_BITS + 1):
+        with pytest.raises(ValueError, match=f"modulus_bits must be an integer between "
+                                             f"{S.MIN_MODULUS_BITS} and {S.MAX_MODULUS_BITS}"):
+            S.encode(np.array([0.5]), 2, k)
