@@ -1,0 +1,78 @@
+"""The report that every test run ends with (tests/notebook_report.py, loaded by conftest.py).
+
+Each case runs pytest on a small project in a temporary folder, once in one process and once
+spread over two with pytest-xdist as `make test` does: a test that leaves a process named
+`worker_binary` running must fail the run and be named; a clean run must pass.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+LEAVES_A_WORKER = """
+import os, subprocess
+
+def test_leaves_a_worker():
+    proc = subprocess.Popen([os.environ["FAKE_WORKER"], "120"], start_new_session=True)
+    with open(os.environ["PID_FILE"], "a") as f:
+        f.write(f"{proc.pid}\\n")
+"""
+CLEAN = """
+import os, subprocess
+
+def test_stops_its_worker():
+    proc = subprocess.Popen([os.environ["FAKE_WORKER"], "120"])
+    proc.kill()
+    proc.wait()
+"""
+
+
+def _run(tmp_path: Path, files: dict[str, str], *args: str):
+    (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = -p no:cacheprovider\n")
+    (tmp_path / "conftest.py").write_text(
+        (ROOT / "conftest.py").read_text())  # the repository's own conftest.py
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    fake = tmp_path / "worker_binary"
+    shutil.copy("/bin/sleep", fake)
+    pid_file = tmp_path / "pids.txt"
+    env = dict(os.environ, FAKE_WORKER=str(fake), PID_FILE=str(pid_file),
+               PYTHONPATH=str(ROOT / "tests"))
+    try:
+        result = subprocess.run([sys.executable, "-m", "pytest", *args], cwd=tmp_path, env=env,
+                                capture_output=True, text=True, timeout=300)
+    finally:
+        pids = [int(p) for p in pid_file.read_text().split()] if pid_file.exists() else []
+        for pid in pids:
+            try:
+                psutil.Process(pid).kill()
+            except psutil.NoSuchProcess:
+                pass
+    return result, pids
+
+
+@pytest.mark.parametrize("processes", [[], ["-n", "2"]], ids=["one process", "xdist -n 2"])
+def test_a_leftover_worker_fails_the_run_and_is_named(tmp_path, processes):
+    result, pids = _run(tmp_path, {"test_a.py": LEAVES_A_WORKER, "test_b.py": CLEAN},
+                        *processes)
+    assert len(pids) == 1
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert "2 passed" in result.stdout
+    assert (f"TFF worker or federated program processes started by this run are still running: "
+            f"pids [{pids[0]}]") in result.stdout
+
+
+def test_a_clean_run_passes_under_xdist(tmp_path):
+    result, pids = _run(tmp_path, {"test_b.py": CLEAN, "test_c.py": CLEAN}, "-n", "2")
+    assert pids == []
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "left running" not in result.stdout
