@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import course
+
 ROOT = Path(__file__).resolve().parent.parent
 IGNORE_MARKERS = ("NBVAL_IGNORE_OUTPUT", "NBVAL_SKIP")
 IGNORE_TAGS = ("nbval-ignore-output", "nbval-skip")
@@ -12,8 +14,8 @@ REASON_PREFIX = "# Not compared:"
 
 
 def course_notebooks() -> list[Path]:
-    """Every notebook that nbval runs: notebooks/ and notebooks/solutions/."""
-    return sorted(ROOT.glob("notebooks/*.ipynb")) + sorted(ROOT.glob("notebooks/solutions/*.ipynb"))
+    """Every notebook that nbval runs: the lessons and the solutions (tools/course.py)."""
+    return course.notebooks()
 
 
 def code_cells(path: Path) -> list[dict]:

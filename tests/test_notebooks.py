@@ -35,6 +35,16 @@ def test_there_are_notebooks():
     assert [p.name for p in LESSONS][:1] == ["00_can_clients_share_data.ipynb"]
 
 
+def test_every_notebook_file_is_a_lesson_or_a_solution():
+    """tools/course.py finds the notebooks by their names: a notebook named otherwise would escape
+    the checks here, the student edition and the book, while nbval still ran it."""
+    found = {p for p in (ROOT / "notebooks").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts}
+    assert found == set(NOTEBOOKS), sorted(str(p.relative_to(ROOT)) for p in found ^ set(NOTEBOOKS))
+    assert [p.name[:2] for p in LESSONS] == [f"{n:02d}" for n in range(len(LESSONS))]
+    assert [p.name[:2] for p in NOTEBOOKS if p.parent.name == "solutions"] == [
+        p.name[:2] for p in LESSONS], "one solutions notebook per lesson, named NN_solutions.ipynb"
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
 def test_stored_as_run_top_to_bottom_in_a_fresh_kernel(path):
     nb = json.loads(path.read_text())

@@ -17,11 +17,12 @@ from pathlib import Path
 
 import pytest
 
+import course
 import execute
 from notebook_checks import ROOT
 
 TOOL = ROOT / "tools" / "make_student.py"
-LESSONS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+LESSONS = course.lessons()
 NO_ANSWERS = "Your teacher has the answers."
 SOLUTION_TAG = "solution"
 LINK = re.compile(r"\]\(\s*<?([^)\s>]+)|(?:href|src)\s*=\s*[\"']([^\"']+)[\"']")

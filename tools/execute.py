@@ -1,17 +1,22 @@
 """Re-runs notebooks in place and stores their outputs (`make execute`): for authors.
 
+    python tools/execute.py [NOTEBOOK ...]     # no argument: every lesson and solution
+
 Each notebook runs top to bottom in a fresh kernel started in its own folder, as nbval runs it.
 A cell tagged `raises-exception` may raise; any other error stops with the cell's traceback.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+
+import course
 
 
 def execute(path: Path) -> float:
@@ -26,11 +31,8 @@ def execute(path: Path) -> float:
 
 
 def main(paths: list[str]) -> None:
-    for name in paths:
-        path = Path(name)
-        if not path.exists():  # an unmatched glob such as notebooks/solutions/*.ipynb
-            continue
-        print(f"{path}: {execute(path):.1f} s", flush=True)
+    for path in [Path(p) for p in paths] or course.notebooks():
+        print(f"{os.path.relpath(path)}: {execute(path):.1f} s", flush=True)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,8 @@ from urllib.parse import unquote
 
 import nbformat
 
+import course
+
 ROOT = Path(__file__).resolve().parent.parent
 MARKER = ".student-edition"
 NO_ANSWERS = "Your teacher has the answers."
@@ -61,7 +63,7 @@ class EditionError(Exception):
 
 def lesson_paths(lessons: Path) -> list[Path]:
     """The lessons: notebooks named NN_*.ipynb directly in `lessons` (not in solutions/)."""
-    paths = sorted(lessons.glob("[0-9][0-9]_*.ipynb"))
+    paths = course.lessons(lessons)
     if not paths:
         raise EditionError(f"no lessons (NN_*.ipynb) found in {lessons}")
     return paths

@@ -33,6 +33,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import course
+
 ROOT = Path(__file__).resolve().parent.parent
 READING_WPM = 180
 CODE_LINES_PER_MINUTE = 15
@@ -121,7 +123,7 @@ def count(path: Path) -> Minutes:
 
 def lessons(folder: Path = ROOT / "notebooks") -> list[Minutes]:
     """Counts every lesson notebooks/NN_*.ipynb, in order."""
-    return [count(p) for p in sorted(folder.glob("[0-9][0-9]_*.ipynb"))]
+    return [count(p) for p in course.lessons(folder)]
 
 
 def quoted(text: str) -> dict[str, tuple[int, int, int]]:
