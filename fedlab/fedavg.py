@@ -1,9 +1,17 @@
 """Federated Averaging (McMahan et al. 2017, arXiv:1602.05629) with TFF, in three layers.
 
+The layers follow TFF's `simple_fedavg` example (tensorflow_federated/examples/simple_fedavg/ at
+tag v0.87.0):
+
 1. Records and plain TensorFlow, testable without TFF: the model is a list of arrays
    ``[kernel, bias, ...]`` (softmax regression or a one-hidden-layer MLP), not a Keras model.
-2. One builder, :func:`build_fedavg_process`: broadcast -> map -> mean -> map.
-3. A thin driver: :func:`make_client_datasets`, :func:`evaluate`, :func:`run_training`.
+2. One builder, :func:`build_fedavg_process`: broadcast -> map -> aggregate -> map. Three hooks
+   leave room for later lessons without forking it: a server optimizer
+   (`tff.learning.optimizers`, FedAvgM, FedAdam), a broadcast hook that transforms what the
+   server sends (like simple_fedavg's `build_server_broadcast_message`, e.g. compression), and
+   a model aggregator (a TFF aggregation factory: secure, private or compressed sums).
+3. A thin driver, :func:`run_training`: for each round, pick clients, call `next`, record;
+   with :func:`make_client_datasets` and :func:`evaluate`.
 
 `client_update` is taught in `notebooks/02_local_training.ipynb`, the rest in
 `notebooks/03_aggregation.ipynb`.
@@ -23,6 +31,8 @@ from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
 
+from fedlab._checks import check_int, check_number
+
 __all__ = [
     "ClientOutput", "ServerState", "History", "make_model_weights", "predict_logits",
     "mean_loss", "client_update", "server_update", "build_fedavg_process",
@@ -39,10 +49,18 @@ class ClientOutput(NamedTuple):
 
 
 class ServerState(NamedTuple):
-    """What the server keeps between rounds (`notebooks/03_aggregation.ipynb`)."""
+    """What the server keeps between rounds (`notebooks/03_aggregation.ipynb`).
+
+    `optimizer_state` is the server optimizer's (its learning rate; FedAvgM's momentum, Adam's
+    moments); `aggregator_state` is the model aggregator's (empty for the plain mean; a private
+    aggregator's clipping norm). Both default to empty so that `ServerState(weights, round_num)`
+    still builds the record of notebooks 01 and 03.
+    """
 
     weights: list
     round_num: Any  # int32: rounds completed
+    optimizer_state: Any = ()
+    aggregator_state: Any = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,21 +84,6 @@ class History:
         return self.eval_metrics.get("accuracy", ())
 
 
-def _check_int(name: str, value: int, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    if value < low or (high is not None and value > high):
-        allowed = f">= {low}" if high is None else f"between {low} and {high}"
-        raise ValueError(f"{name} must be {allowed}, got {value}")
-    return int(value)
-
-
-def _check_positive(name: str, value: float) -> float:
-    if isinstance(value, bool) or not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
-
-
 def _check_xy(x, y) -> tuple[np.ndarray, np.ndarray]:
     x, y = np.asarray(x), np.asarray(y)
     if x.ndim != 2 or y.ndim != 1 or len(x) == 0:
@@ -101,9 +104,9 @@ def make_model_weights(
     `hidden_units=0` gives softmax regression `[kernel, bias]`; otherwise a one-hidden-layer
     ReLU MLP `[kernel1, bias1, kernel2, bias2]`. Taught in `notebooks/03_aggregation.ipynb`.
     """
-    num_features = _check_int("num_features", num_features, 1)
-    num_classes = _check_int("num_classes", num_classes, 2)
-    hidden_units = _check_int("hidden_units", hidden_units, 0)
+    num_features = check_int("num_features", num_features, 1)
+    num_classes = check_int("num_classes", num_classes, 2)
+    hidden_units = check_int("hidden_units", hidden_units, 0)
     rng = np.random.default_rng(seed)
     sizes = [num_features] + ([hidden_units] if hidden_units else []) + [num_classes]
     weights = []
@@ -167,9 +170,9 @@ def client_update(
     """
     import tensorflow as tf
 
-    local_epochs = _check_int("local_epochs", local_epochs, 1)
-    batch_size = _check_int("batch_size", batch_size, 1)
-    client_lr = _check_positive("client_lr", client_lr)
+    local_epochs = check_int("local_epochs", local_epochs, 1)
+    batch_size = check_int("batch_size", batch_size, 1)
+    client_lr = check_number("client_lr", client_lr, 0, low_open=True)
     start = tuple(tf.convert_to_tensor(w, tf.float32) for w in weights)
     batches = _examples(dataset, start[0].shape[0]).batch(batch_size).repeat(local_epochs)
 
@@ -192,73 +195,180 @@ def client_update(
 
 
 def server_update(weights: Sequence, mean_delta: Sequence, server_lr: float) -> list:
-    """Server SGD `w + server_lr * mean_delta`; `server_lr=1` is FedAvg. In TF."""
-    server_lr = _check_positive("server_lr", server_lr)
+    """Server SGD `w + server_lr * mean_delta`; `server_lr=1` is FedAvg. In TF.
+
+    :func:`build_fedavg_process` takes this step with `tff.learning.optimizers.build_sgdm(
+    learning_rate=server_lr)` on the "gradient" `-mean_delta`, which gives the same weights bit
+    for bit (negation is exact in floating point). Taught in `notebooks/03_aggregation.ipynb`.
+    """
+    server_lr = check_number("server_lr", server_lr, 0, low_open=True)
     return [w + server_lr * d for w, d in zip(weights, mean_delta)]
+
+
+def _broadcast_weights(server_state: ServerState) -> list:
+    """The default `broadcast_fn`: the server sends its weights as they are (notebook 01)."""
+    return list(server_state.weights)
 
 
 # ------------------------------------------------------------ layer 2: the TFF process
 
 
+def _server_optimizer(server_optimizer, server_lr: float):
+    """The optimizer the server steps with: `server_optimizer`, or SGD with `server_lr`."""
+    import tensorflow_federated as tff
+
+    server_lr = check_number("server_lr", server_lr, 0, low_open=True)
+    if server_optimizer is None:
+        return tff.learning.optimizers.build_sgdm(learning_rate=server_lr)
+    if not isinstance(server_optimizer, tff.learning.optimizers.Optimizer):
+        raise TypeError("server_optimizer must be a tff.learning.optimizers.Optimizer, e.g. "
+                        "tff.learning.optimizers.build_adam(learning_rate=0.01), got "
+                        f"{type(server_optimizer).__name__}")
+    if server_lr != 1.0:
+        raise ValueError(f"server_lr={server_lr} applies only to the default server optimizer; "
+                         "set the learning rate in server_optimizer instead")
+    return server_optimizer
+
+
+def _aggregation_process(model_aggregator, weighted: bool, weights_type):
+    """`model_aggregator` (default: TFF's weighted or unweighted mean) made for the weights."""
+    import tensorflow_federated as tff
+
+    if model_aggregator is None:
+        model_aggregator = (tff.aggregators.MeanFactory() if weighted
+                            else tff.aggregators.UnweightedMeanFactory())
+    if isinstance(model_aggregator, tff.aggregators.WeightedAggregationFactory):
+        if not weighted:
+            raise ValueError("model_aggregator is a weighted aggregation factory, but "
+                             "weighted=False: pass an unweighted one or weighted=True")
+        return model_aggregator.create(weights_type, tff.TensorType(np.float32))
+    if isinstance(model_aggregator, tff.aggregators.UnweightedAggregationFactory):
+        if weighted:
+            raise ValueError("model_aggregator is an unweighted aggregation factory (e.g. a "
+                             "differentially private one): pass weighted=False to use it")
+        return model_aggregator.create(weights_type)
+    raise TypeError("model_aggregator must be a tff.aggregators factory, e.g. "
+                    "tff.aggregators.MeanFactory(), got " + type(model_aggregator).__name__)
+
+
 def build_fedavg_process(
     num_features: int, num_classes: int, *, local_epochs: int, batch_size: int,
     client_lr: float, server_lr: float = 1.0, hidden_units: int = 0, weighted: bool = True,
-    seed: int = 0,
+    seed: int = 0, server_optimizer=None, broadcast_fn: Callable | None = None,
+    receive_fn: Callable | None = None, model_aggregator=None,
 ):
     """FedAvg as a `tff.templates.IterativeProcess`. Taught in `notebooks/03_aggregation.ipynb`.
 
-    `initialize()` returns `ServerState(weights=make_model_weights(...), round_num=0)` at
-    SERVER. `next(server_state, client_data)` broadcasts the weights, runs
-    :func:`client_update` on every client, averages the deltas (weighted by `num_examples` if
-    `weighted`, else each client counts once), applies :func:`server_update`, and returns
-    `(server_state, metrics)`; `metrics` holds `train_loss` (example-weighted mean client
-    loss) and `num_examples` (the round's total). Arguments as in :func:`client_update`.
+    `initialize()` returns a :class:`ServerState` at SERVER: `make_model_weights(...)`,
+    `round_num=0`, the server optimizer's and the aggregator's initial states.
+    `next(server_state, client_data)`, one round:
+
+    1. broadcast `broadcast_fn(server_state)` (default: the weights) to the clients;
+    2. each client turns it into weights with `receive_fn` (default: as it is) and runs
+       :func:`client_update`;
+    3. `model_aggregator` combines the clients' `weights_delta` (default: their mean, weighted
+       by `num_examples` if `weighted`, else each client counts once);
+    4. the server optimizer takes one step on the "gradient" `-mean_delta` and `round_num`
+       grows by 1.
+
+    It returns `(server_state, metrics)`; `metrics` holds `train_loss` (example-weighted mean
+    client loss), `num_examples` (the round's total) and, if the aggregator reports any, its
+    measurements as `aggregator`. With the defaults this is notebook 03's process, bit for bit.
+
+    Args:
+        num_features, num_classes, hidden_units, seed: The model, as in :func:`make_model_weights`.
+        local_epochs, batch_size, client_lr: Local training, as in :func:`client_update`.
+        server_lr: The learning rate of the default server optimizer, SGD (1.0 is FedAvg).
+        weighted: Weight each client's update by its number of examples.
+        server_optimizer: A `tff.learning.optimizers.Optimizer`, e.g. `build_sgdm(learning_rate=1.0,
+            momentum=0.9)` (FedAvgM) or `build_adam(learning_rate=0.01)` (FedAdam). None means
+            `build_sgdm(learning_rate=server_lr)`.
+        broadcast_fn: `broadcast_fn(server_state) -> message`, TensorFlow run at the server
+            (simple_fedavg's `build_server_broadcast_message`): what is sent to the clients, any
+            structure of tensors.
+        receive_fn: `receive_fn(message) -> weights`, TensorFlow run on each client before
+            training; needed when the message is not the weights themselves.
+        model_aggregator: A `tff.aggregators` factory for the weights deltas: weighted (e.g.
+            `MeanFactory(value_sum_factory=...)`) if `weighted`, unweighted otherwise.
     """
     import tensorflow as tf
     import tensorflow_federated as tff
 
-    _check_int("local_epochs", local_epochs, 1)
-    _check_int("batch_size", batch_size, 1)
-    _check_positive("client_lr", client_lr)
-    _check_positive("server_lr", server_lr)
+    check_int("local_epochs", local_epochs, 1)
+    check_int("batch_size", batch_size, 1)
+    check_number("client_lr", client_lr, 0, low_open=True)
+    optimizer = _server_optimizer(server_optimizer, server_lr)
+    for name, hook in [("broadcast_fn", broadcast_fn), ("receive_fn", receive_fn)]:
+        if hook is not None and not callable(hook):
+            raise TypeError(f"{name} must be a function, got {type(hook).__name__}")
     initial_weights = make_model_weights(num_features, num_classes, hidden_units, seed)
+    weight_specs = [tf.TensorSpec(w.shape, tf.float32) for w in initial_weights]
+    weights_type = tff.types.tensorflow_to_type(weight_specs)
+    aggregation = _aggregation_process(model_aggregator, weighted, weights_type)
 
     @tff.tensorflow.computation
     def server_init():
-        return ServerState([tf.constant(w) for w in initial_weights], tf.constant(0))
+        return ServerState([tf.constant(w) for w in initial_weights], tf.constant(0),
+                           optimizer.initialize(weight_specs))
 
-    server_state_type = server_init.type_signature.result
-    weights_type = server_state_type.weights
+    init_type = server_init.type_signature.result
+    aggregator_state_type = aggregation.initialize.type_signature.result.member
+    server_state_type = tff.types.to_type(ServerState(
+        init_type.weights, init_type.round_num, init_type.optimizer_state, aggregator_state_type))
     client_data_type = tff.SequenceType(collections.OrderedDict(
         x=tff.TensorType(np.float32, [None, num_features]), y=tff.TensorType(np.int32, [None])))
 
-    @tff.tensorflow.computation(weights_type, client_data_type)
-    def client_update_fn(weights, dataset):
+    @tff.tensorflow.computation(server_state_type)
+    def broadcast_message(server_state):
+        return (broadcast_fn or _broadcast_weights)(server_state)
+
+    message_type = broadcast_message.type_signature.result
+
+    received_type = (message_type if receive_fn is None else
+                     tff.tensorflow.computation(receive_fn, message_type).type_signature.result)
+    if not weights_type.is_assignable_from(received_type):
+        raise ValueError(f"the clients train on {received_type} but the model is {weights_type}: "
+                         "a broadcast_fn that changes what is sent needs a receive_fn that "
+                         "turns it back into weights")
+
+    @tff.tensorflow.computation(message_type, client_data_type)
+    def client_update_fn(message, dataset):
+        weights = message if receive_fn is None else receive_fn(message)
         return client_update(weights, dataset, local_epochs, batch_size, client_lr)
 
-    @tff.tensorflow.computation(server_state_type, weights_type)
-    def server_update_fn(server_state, mean_delta):
-        weights = server_update(server_state.weights, mean_delta, server_lr)
-        return ServerState(weights, server_state.round_num + 1)
+    @tff.tensorflow.computation(server_state_type, weights_type, aggregator_state_type)
+    def server_update_fn(server_state, mean_delta, aggregator_state):
+        gradient = [-d for d in mean_delta]
+        optimizer_state, weights = optimizer.next(
+            server_state.optimizer_state, list(server_state.weights), gradient)
+        return ServerState(weights, server_state.round_num + 1, optimizer_state, aggregator_state)
 
     @tff.federated_computation
     def initialize():
-        return tff.federated_eval(server_init, tff.SERVER)
+        state = tff.federated_eval(server_init, tff.SERVER)
+        return tff.federated_zip(ServerState(state.weights, state.round_num,
+                                             state.optimizer_state, aggregation.initialize()))
+
+    measurements_type = aggregation.next.type_signature.result.measurements.member
+    report_measurements = tff.types.contains(measurements_type, lambda t: isinstance(t, tff.TensorType))
 
     @tff.federated_computation(
         tff.FederatedType(server_state_type, tff.SERVER),
         tff.FederatedType(client_data_type, tff.CLIENTS),
     )
     def next_fn(server_state, client_data):
-        weights_at_clients = tff.federated_broadcast(server_state.weights)
-        outputs = tff.federated_map(client_update_fn, (weights_at_clients, client_data))
-        weight = outputs.num_examples if weighted else None
-        mean_delta = tff.federated_mean(outputs.weights_delta, weight=weight)
-        server_state = tff.federated_map(server_update_fn, (server_state, mean_delta))
+        message = tff.federated_broadcast(tff.federated_map(broadcast_message, server_state))
+        outputs = tff.federated_map(client_update_fn, (message, client_data))
+        weight = (outputs.num_examples,) if weighted else ()
+        aggregated = aggregation.next(server_state.aggregator_state, outputs.weights_delta, *weight)
+        server_state = tff.federated_map(
+            server_update_fn, (server_state, aggregated.result, aggregated.state))
         metrics = collections.OrderedDict(
             train_loss=tff.federated_mean(outputs.loss, weight=outputs.num_examples),
             num_examples=tff.federated_sum(outputs.num_examples),
         )
+        if report_measurements:
+            metrics["aggregator"] = aggregated.measurements
         return server_state, tff.federated_zip(metrics)
 
     return tff.templates.IterativeProcess(initialize, next_fn)
@@ -277,7 +387,7 @@ def make_client_datasets(x, y, partition: Sequence[np.ndarray], batch_size: int)
     import tensorflow as tf
 
     x, y = _check_xy(x, y)
-    batch_size = _check_int("batch_size", batch_size, 1)
+    batch_size = check_int("batch_size", batch_size, 1)
     if not 1 <= len(partition) <= len(x):
         raise ValueError(f"partition must have between 1 and {len(x)} clients (the number of "
                          f"examples), got {len(partition)}")
@@ -324,6 +434,60 @@ def _check_client_data(process, client_data: Sequence) -> None:
             raise ValueError(f"client_data[{client}] has 0 examples; every client needs >= 1")
 
 
+def _check_run_arguments(process, client_data, num_rounds, clients_per_round, eval_fn, patience):
+    """`run_training`'s arguments checked; returns (num_rounds, clients_per_round, patience)."""
+    num_rounds = check_int("num_rounds", num_rounds, 1)
+    if len(client_data) == 0:
+        raise ValueError("client_data must hold at least 1 client, got 0")
+    if clients_per_round is None:
+        clients_per_round = len(client_data)
+    clients_per_round = check_int("clients_per_round", clients_per_round, 1, len(client_data))
+    if patience is not None:
+        patience = check_int("patience", patience, 1)
+        if eval_fn is None:
+            raise ValueError("patience needs an eval_fn that returns an 'accuracy' key")
+    _check_client_data(process, client_data)
+    return num_rounds, clients_per_round, patience
+
+
+def _pick_clients(rng: np.random.Generator, num_clients: int, clients_per_round: int) -> tuple:
+    """A cohort: `clients_per_round` distinct client ids, sorted (notebook 03's loop)."""
+    return tuple(int(i) for i in np.sort(rng.choice(num_clients, clients_per_round, False)))
+
+
+class _Record:
+    """What :func:`run_training` records, round by round; `history()` freezes it."""
+
+    def __init__(self, eval_fn: Callable[[list], dict] | None):
+        self.eval_fn = eval_fn
+        self.round_num, self.train_loss, self.seconds, self.client_ids = [], [], [], []
+        self.eval_metrics: dict[str, list[float]] = collections.defaultdict(list)
+
+    def add(self, state, metrics, client_ids: tuple, seconds: float) -> None:
+        self.round_num.append(int(state.round_num))
+        self.train_loss.append(float(metrics["train_loss"]))
+        self.client_ids.append(client_ids)
+        self.seconds.append(seconds)
+        for key, value in (self.eval_fn(state.weights) if self.eval_fn else {}).items():
+            self.eval_metrics[key].append(float(value))
+
+    def history(self, state, stopped_early: bool) -> History:
+        return History(
+            round_num=tuple(self.round_num), train_loss=tuple(self.train_loss),
+            seconds=tuple(self.seconds), client_ids=tuple(self.client_ids),
+            eval_metrics={k: tuple(v) for k, v in self.eval_metrics.items()},
+            server_state=state, stopped_early=stopped_early)
+
+
+def _patience_ran_out(accuracy: Sequence[float], patience: int | None) -> bool:
+    """True once the last `patience` accuracies have not risen above the best before them."""
+    if patience is None:
+        return False
+    if not accuracy:
+        raise ValueError("patience needs eval_fn to return an 'accuracy' key")
+    return len(accuracy) > patience and max(accuracy[-patience:]) <= max(accuracy[:-patience])
+
+
 def run_training(
     process, client_data: Sequence, num_rounds: int, clients_per_round: int | None = None,
     seed: int = 0, eval_fn: Callable[[list], dict] | None = None, progress: bool | None = None,
@@ -332,8 +496,9 @@ def run_training(
     """Runs `num_rounds` rounds of a :func:`build_fedavg_process` process.
 
     Each round samples `clients_per_round` distinct clients (all if None) with a
-    `np.random.default_rng(seed)`; the cohort size stays fixed, so TFF does not retrace. Taught
-    in `notebooks/03_aggregation.ipynb`.
+    `np.random.default_rng(seed)`; the cohort size stays fixed, so TFF does not retrace. Any
+    process whose state has `weights` and `round_num` and whose metrics have `train_loss`
+    works (notebook 03's own does). Taught in `notebooks/03_aggregation.ipynb`.
 
     Args:
         process: The process from :func:`build_fedavg_process`.
@@ -349,48 +514,21 @@ def run_training(
     """
     from tqdm import tqdm
 
-    num_rounds = _check_int("num_rounds", num_rounds, 1)
-    num_clients = len(client_data)
-    if num_clients == 0:
-        raise ValueError("client_data must hold at least 1 client, got 0")
-    if clients_per_round is None:
-        clients_per_round = num_clients
-    clients_per_round = _check_int("clients_per_round", clients_per_round, 1, num_clients)
-    if patience is not None:
-        patience = _check_int("patience", patience, 1)
-        if eval_fn is None:
-            raise ValueError("patience needs an eval_fn that returns an 'accuracy' key")
-    _check_client_data(process, client_data)
-    if progress is None:
-        progress = sys.stderr.isatty()
-
+    num_rounds, clients_per_round, patience = _check_run_arguments(
+        process, client_data, num_rounds, clients_per_round, eval_fn, patience)
     rng = np.random.default_rng(seed)
     state = process.initialize() if server_state is None else server_state
-    round_nums, train_losses, seconds, cohorts = [], [], [], []
-    evals: dict[str, list[float]] = collections.defaultdict(list)
-    best, since_best = -np.inf, 0
-    for _ in (bar := tqdm(range(num_rounds), desc="rounds", disable=not progress)):
-        ids = tuple(int(i) for i in np.sort(rng.choice(num_clients, clients_per_round, False)))
-        start = time.perf_counter()
-        state, metrics = process.next(state, [client_data[i] for i in ids])
-        seconds.append(time.perf_counter() - start)
-        round_nums.append(int(state.round_num))
-        train_losses.append(float(metrics["train_loss"]))
-        cohorts.append(ids)
-        bar.set_postfix(train_loss=f"{train_losses[-1]:.4f}", refresh=False)
-        for key, value in (eval_fn(state.weights) if eval_fn else {}).items():
-            evals[key].append(float(value))
-        if patience is not None:
-            if "accuracy" not in evals:
-                raise ValueError("patience needs eval_fn to return an 'accuracy' key")
-            if evals["accuracy"][-1] > best:
-                best, since_best = evals["accuracy"][-1], 0
-            else:
-                since_best += 1
-            if since_best >= patience:
+    record = _Record(eval_fn)
+    bar = tqdm(total=num_rounds, desc="rounds", disable=not (
+        sys.stderr.isatty() if progress is None else progress))
+    with bar:
+        for _ in range(num_rounds):
+            client_ids = _pick_clients(rng, len(client_data), clients_per_round)
+            start = time.perf_counter()
+            state, metrics = process.next(state, [client_data[i] for i in client_ids])
+            record.add(state, metrics, client_ids, time.perf_counter() - start)
+            bar.update(1)
+            bar.set_postfix(train_loss=f"{record.train_loss[-1]:.4f}", refresh=False)
+            if _patience_ran_out(record.eval_metrics.get("accuracy", []), patience):
                 break
-    return History(
-        round_num=tuple(round_nums), train_loss=tuple(train_losses), seconds=tuple(seconds),
-        client_ids=tuple(cohorts), eval_metrics={k: tuple(v) for k, v in evals.items()},
-        server_state=state, stopped_early=len(round_nums) < num_rounds,
-    )
+    return record.history(state, stopped_early=len(record.round_num) < num_rounds)

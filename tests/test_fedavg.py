@@ -1,6 +1,7 @@
 """Tests for fedlab.fedavg: plain-TF client and server updates, the TFF process, the driver."""
 
 import collections
+from typing import Any, NamedTuple
 
 import numpy as np
 import pytest
@@ -149,6 +150,207 @@ def test_two_runs_from_the_same_seed_are_identical(clients):
         np.testing.assert_array_equal(a, b)
 
 
+def build_reference_process(local_epochs=2, batch_size=4, client_lr=0.1, server_lr=0.5, seed=0):
+    """Notebook 03's FedAvg as it is written there: federated_mean and `server_update`."""
+    import tensorflow as tf
+    import tensorflow_federated as tff
+
+    initial = fedavg.make_model_weights(NUM_FEATURES, NUM_CLASSES, seed=seed)
+
+    class State(NamedTuple):
+        weights: list
+        round_num: Any
+
+    @tff.tensorflow.computation
+    def server_init():
+        return State([tf.constant(w) for w in initial], tf.constant(0))
+
+    state_type = server_init.type_signature.result
+    data_type = tff.SequenceType(collections.OrderedDict(
+        x=tff.TensorType(np.float32, [None, NUM_FEATURES]), y=tff.TensorType(np.int32, [None])))
+
+    @tff.tensorflow.computation(state_type.weights, data_type)
+    def client_fn(weights, dataset):
+        return fedavg.client_update(weights, dataset, local_epochs, batch_size, client_lr)
+
+    @tff.tensorflow.computation(state_type, state_type.weights)
+    def server_fn(state, mean_delta):
+        return State(fedavg.server_update(state.weights, mean_delta, server_lr), state.round_num + 1)
+
+    @tff.federated_computation(tff.FederatedType(state_type, tff.SERVER),
+                               tff.FederatedType(data_type, tff.CLIENTS))
+    def next_fn(state, client_data):
+        outputs = tff.federated_map(client_fn, (tff.federated_broadcast(state.weights), client_data))
+        mean_delta = tff.federated_mean(outputs.weights_delta, weight=outputs.num_examples)
+        metrics = collections.OrderedDict(
+            train_loss=tff.federated_mean(outputs.loss, weight=outputs.num_examples))
+        return tff.federated_map(server_fn, (state, mean_delta)), tff.federated_zip(metrics)
+
+    initialize = tff.federated_computation(lambda: tff.federated_eval(server_init, tff.SERVER))
+    return tff.templates.IterativeProcess(initialize, next_fn)
+
+
+def test_the_default_server_optimizer_reproduces_the_hand_written_round_bit_for_bit(clients):
+    reference = fedavg.run_training(build_reference_process(), clients[3], num_rounds=3,
+                                    clients_per_round=2, seed=5)
+    saved = fedavg.run_training(build(local_epochs=2, server_lr=0.5), clients[3], num_rounds=3,
+                                clients_per_round=2, seed=5)
+    assert saved.client_ids == reference.client_ids and saved.train_loss == reference.train_loss
+    for mine, theirs in zip(saved.server_state.weights, reference.server_state.weights):
+        np.testing.assert_array_equal(mine, theirs)
+    assert dict(saved.server_state.optimizer_state) == {"learning_rate": np.float32(0.5)}
+
+
+def keras_model_fn(element_spec):
+    import tensorflow as tf
+    import tensorflow_federated as tff
+
+    def model_fn():
+        model = tf.keras.Sequential([tf.keras.layers.InputLayer(input_shape=(NUM_FEATURES,)),
+                                     tf.keras.layers.Dense(NUM_CLASSES)])
+        return tff.learning.models.from_keras_model(
+            model, input_spec=element_spec,
+            loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+
+    return model_fn
+
+
+def run_tff_learning(clients, server_optimizer, num_rounds=3):
+    """`build_weighted_fed_avg` from fedavg's starting weights, every client, one pass of SGD."""
+    import tensorflow_federated as tff
+
+    client_data = clients[3]
+    process = tff.learning.algorithms.build_weighted_fed_avg(
+        keras_model_fn(client_data[0].element_spec),
+        client_optimizer_fn=tff.learning.optimizers.build_sgdm(learning_rate=0.1),
+        server_optimizer_fn=server_optimizer,
+        loop_implementation=tff.learning.LoopImplementation.DATASET_ITERATOR)
+    start = fedavg.make_model_weights(NUM_FEATURES, NUM_CLASSES)
+    state = process.set_model_weights(
+        process.initialize(), tff.learning.models.ModelWeights(trainable=start, non_trainable=[]))
+    for _ in range(num_rounds):
+        state = process.next(state, client_data).state
+    return process.get_model_weights(state).trainable
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_fedavg_and_fedadam_match_tff_learning(optimizer, clients):
+    """FedOpt (Reddi et al. 2021, arXiv:2003.00295) is the server optimizer, not a new process."""
+    import tensorflow_federated as tff
+
+    builders = {"sgd": lambda: tff.learning.optimizers.build_sgdm(learning_rate=1.0),
+                "adam": lambda: tff.learning.optimizers.build_adam(learning_rate=0.05)}
+    process = build(server_optimizer=builders[optimizer]())
+    state = process.initialize()
+    for _ in range(3):
+        state, _ = process.next(state, clients[3])
+    theirs = run_tff_learning(clients, builders[optimizer]())
+    for mine, want in zip(state.weights, theirs):
+        np.testing.assert_allclose(mine, want, rtol=0, atol=1e-6)
+    if optimizer == "adam":  # Adam's moments travel in the server state from round to round
+        assert {"accumulator", "preconditioner"} <= set(state.optimizer_state)
+        assert int(state.optimizer_state["step"]) == 3
+
+
+def test_server_momentum_differs_from_fedavg_after_round_one(clients):
+    import tensorflow_federated as tff
+
+    fedavgm = build(server_optimizer=tff.learning.optimizers.build_sgdm(1.0, momentum=0.9))
+    plain = build()
+    states = {"FedAvgM": fedavgm.initialize(), "FedAvg": plain.initialize()}
+    gaps = []
+    for _ in range(2):
+        states["FedAvgM"], _ = fedavgm.next(states["FedAvgM"], clients[3])
+        states["FedAvg"], _ = plain.next(states["FedAvg"], clients[3])
+        gaps.append(max(np.abs(a - b).max()
+                        for a, b in zip(states["FedAvgM"].weights, states["FedAvg"].weights)))
+    assert gaps[0] < 1e-6 < gaps[1]  # the momentum starts at zero, then carries the last step
+
+
+def float16_broadcast(server_state):
+    import tensorflow as tf
+
+    return [tf.cast(w, tf.float16) for w in server_state.weights]
+
+
+def float32_receive(message):
+    import tensorflow as tf
+
+    return [tf.cast(w, tf.float32) for w in message]
+
+
+def test_a_float16_broadcast_plugs_in_as_a_hook(clients):
+    x, y, partition, client_data = clients
+    process = build(broadcast_fn=float16_broadcast, receive_fn=float32_receive)
+    state = process.initialize()
+    received = [np.float32(np.float16(w)) for w in state.weights]  # what each client starts from
+    outs = [fedavg.client_update(received, (x[p], y[p]), 1, 4, 0.1) for p in partition]
+    sizes = np.array([float(o.num_examples) for o in outs])
+    new_state, _ = process.next(state, client_data)
+    for i, (new, old) in enumerate(zip(new_state.weights, state.weights)):
+        mean_delta = np.average([np.asarray(o.weights_delta[i]) for o in outs], axis=0, weights=sizes)
+        np.testing.assert_allclose(new, old + mean_delta, atol=1e-6)  # applied to float32 weights
+    exact, _ = build().next(state, client_data)
+    assert max(np.abs(a - b).max() for a, b in zip(new_state.weights, exact.weights)) > 0
+
+
+def test_the_float16_message_halves_the_download(clients):
+    import tensorflow_federated as tff
+
+    from fedlab import payload
+
+    downloads = {}
+    for name, hooks in [("float32", {}), ("float16", dict(broadcast_fn=float16_broadcast,
+                                                           receive_fn=float32_receive))]:
+        form = tff.backends.mapreduce.get_map_reduce_form_for_computation(build(**hooks).next)
+        downloads[name] = payload.tensor_bytes(form.work.type_signature.parameter[1])
+    assert downloads["float16"] * 2 == downloads["float32"] == 4 * (NUM_FEATURES + 1) * NUM_CLASSES
+
+
+@pytest.fixture
+def random_ops():
+    """Op determinism off for one test: TFF's encoders draw unseeded random numbers on purpose."""
+    runtime.setup(seed=0, verbose=False, deterministic_ops=False)
+    yield
+    runtime.setup(seed=0, verbose=False)
+
+
+def test_a_quantizing_aggregator_plugs_in_as_a_factory(clients, random_ops):
+    """Stochastic 8-bit quantization of each client's update (Suresh et al. 2017, ICML)."""
+    import tensorflow_federated as tff
+
+    quantized = tff.aggregators.MeanFactory(
+        value_sum_factory=tff.aggregators.EncodedSumFactory.quantize_above_threshold(
+            quantization_bits=8, threshold=0))
+    process = build(model_aggregator=quantized)
+    state = process.initialize()
+    new_state, metrics = process.next(state, clients[3])
+    exact_process = build()  # same starting weights; its aggregator state is another type
+    exact, exact_metrics = exact_process.next(exact_process.initialize(), clients[3])
+    gaps = [np.abs(a - b).max() for a, b in zip(new_state.weights, exact.weights)]
+    steps = [np.abs(a - b).max() for a, b in zip(exact.weights, state.weights)]
+    assert 0 < max(gaps) < 0.05 * max(steps)  # 8 bits: close to the exact mean, not equal
+    assert metrics["train_loss"] == exact_metrics["train_loss"]  # same broadcast, same training
+    history = fedavg.run_training(process, clients[3], num_rounds=8)
+    assert history.train_loss[-1] < history.train_loss[0]
+
+
+def test_a_stateful_aggregator_keeps_its_state_in_the_server_state(clients):
+    import tensorflow_federated as tff
+
+    clipped = tff.aggregators.clipping_factory(
+        tff.aggregators.PrivateQuantileEstimationProcess.no_noise(
+            initial_estimate=0.01, target_quantile=0.5, learning_rate=0.5),
+        tff.aggregators.MeanFactory())
+    process = build(model_aggregator=clipped)
+    state = process.initialize()
+    norms = []
+    for _ in range(3):
+        state, metrics = process.next(state, clients[3])
+        norms.append(float(metrics["aggregator"]["clipping_norm"]))
+    assert norms[0] < norms[1] < norms[2]  # the adaptive norm grows round by round
+
+
 # ------------------------------------------------------------ layer 3
 
 
@@ -186,8 +388,8 @@ def test_evaluate_matches_numpy():
     (dict(client_lr=-0.1), "client_lr must be a finite number > 0"),
     (dict(server_lr=0.0), "server_lr must be a finite number > 0"),
     (dict(server_lr=-1.0), "server_lr must be a finite number > 0"),
-    (dict(local_epochs=0), "local_epochs must be >= 1"),
-    (dict(batch_size=0), "batch_size must be >= 1"),
+    (dict(local_epochs=0), "local_epochs must be an integer >= 1"),
+    (dict(batch_size=0), "batch_size must be an integer >= 1"),
 ])
 def test_bad_hyperparameters(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -200,10 +402,10 @@ def test_bad_hyperparameters(kwargs, match):
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(clients_per_round=0), r"clients_per_round must be between 1 and 3, got 0"),
-    (dict(clients_per_round=4), r"clients_per_round must be between 1 and 3, got 4"),
-    (dict(num_rounds=0), "num_rounds must be >= 1"),
-    (dict(patience=0), "patience must be >= 1"),
+    (dict(clients_per_round=0), r"clients_per_round must be an integer between 1 and 3, got 0"),
+    (dict(clients_per_round=4), r"clients_per_round must be an integer between 1 and 3, got 4"),
+    (dict(num_rounds=0), "num_rounds must be an integer >= 1"),
+    (dict(patience=0), "patience must be an integer >= 1"),
     (dict(patience=2), "patience needs an eval_fn"),
 ])
 def test_bad_run_training_arguments(process, clients, kwargs, match):
@@ -240,5 +442,24 @@ def test_bad_arrays_for_make_client_datasets():
         fedavg.make_client_datasets(x, y, [np.array([i % 5]) for i in range(6)], batch_size=2)
     with pytest.raises(ValueError, match=r"partition\[1\] must hold 1 or more indices"):
         fedavg.make_client_datasets(x, y, [np.arange(5), np.array([], int)], batch_size=2)
-    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1"):
         fedavg.make_client_datasets(x, y, [np.arange(5)], batch_size=0)
+
+
+def test_bad_hooks_are_rejected():
+    import tensorflow_federated as tff
+
+    with pytest.raises(TypeError, match="server_optimizer must be a tff.learning.optimizers"):
+        build(server_optimizer="adam")
+    with pytest.raises(ValueError, match="server_lr=0.5 applies only to the default"):
+        build(server_optimizer=tff.learning.optimizers.build_adam(0.01), server_lr=0.5)
+    with pytest.raises(TypeError, match="broadcast_fn must be a function"):
+        build(broadcast_fn=1.0)
+    with pytest.raises(ValueError, match="needs a receive_fn"):
+        build(broadcast_fn=float16_broadcast)
+    with pytest.raises(TypeError, match="model_aggregator must be a tff.aggregators factory"):
+        build(model_aggregator="mean")
+    with pytest.raises(ValueError, match="unweighted aggregation factory .* weighted=False"):
+        build(model_aggregator=tff.aggregators.UnweightedMeanFactory())
+    with pytest.raises(ValueError, match="weighted aggregation factory, but weighted=False"):
+        build(model_aggregator=tff.aggregators.MeanFactory(), weighted=False)
