@@ -43,9 +43,12 @@ $(STAMP): requirements.lock
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
-# Runs every test, the notebooks included, with no network but loopback (tools/offline.sh).
+# Runs every test, the notebooks included, with no network but loopback (tools/offline.sh), in
+# TEST_PROCESSES processes (pytest-xdist; each takes whole files, so that a notebook runs in one
+# kernel; TEST_PROCESSES=0 runs everything in one process). See README, "How the tests work".
+TEST_PROCESSES ?= 2
 test: $(STAMP)
-	tools/offline.sh $(BIN)/python -m pytest $(PYTEST_ARGS)
+	tools/offline.sh $(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist loadfile $(PYTEST_ARGS)
 
 # Benchmarks (benchmarks/README.md): round time, memory, secure aggregation, the course's run
 # time, several TFF workers and the bytes on the driver-worker wire; prints a table and writes
@@ -56,9 +59,9 @@ BENCH_ARGS ?=
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
-# For authors: re-run every notebook in place and store its outputs.
+# For authors: re-run every notebook in place and store its outputs (tools/execute.py).
 execute: $(STAMP)
-	tools/offline.sh $(BIN)/python tools/execute.py notebooks/*.ipynb notebooks/solutions/*.ipynb
+	tools/offline.sh $(BIN)/python tools/execute.py
 
 # The course as a static HTML book (Jupyter Book, docs/book/; see tools/book.py): runs every
 # notebook and solution afresh, offline, then writes the site to _build/book/_build/html/ (open
