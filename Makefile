@@ -14,6 +14,8 @@ STUDENT_OUTPUTS ?= keep
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP_SOURCE = $(if $(wildcard $(WHEELHOUSE)),--no-index --find-links $(WHEELHOUSE))
+# What the stamp records (tests/test_wheelhouse.py reads it): where set-up installed from.
+INSTALLED_FROM = $(if $(PIP_SOURCE),wheelhouse $(WHEELHOUSE) --no-index,package index)
 INCOMPLETE = { echo "$(WHEELHOUSE) lacks a wheel of requirements.lock: run make wheelhouse again (it needs the network) or make with WHEELHOUSE= to install from the package index."; exit 1; }
 
 .PHONY: env lab test execute book student wheelhouse lock clean-env
@@ -28,16 +30,14 @@ env: $(STAMP)
 # archives, so their hashes cannot be in the lock: they are installed first, by their locked
 # version, and the hash-checked install then finds them in place.
 $(STAMP): requirements.lock
-	@[ "$(UNAME)" = "Linux/x86_64" ] || { echo "fedlab needs Linux on x86-64 (TensorFlow Federated 0.87.0 has no other wheels); this machine is $(UNAME). See README.md, 'Supported platforms'."; exit 1; }
-	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "fedlab needs Python 3.11 (TensorFlow Federated 0.87.0 supports 3.9-3.11): '$(PYTHON)' was not found; install Python 3.11 or run make with PYTHON=/path/to/python3.11."; exit 1; }
-	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null || { echo "fedlab needs Python 3.11 (TensorFlow Federated 0.87.0 supports 3.9-3.11): '$(PYTHON)' is Python $$($(PYTHON) -c 'import platform; print(platform.python_version())' 2>/dev/null); run make with PYTHON=/path/to/python3.11."; exit 1; }
+	@tools/check_setup.sh "$(UNAME)" "$(PYTHON)"
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	@echo "Installing the locked environment (about 2.8 GB on the first run)$(if $(PIP_SOURCE), from $(WHEELHOUSE) with no network)..."
 	$(if $(PIP_SOURCE),$(BIN)/python -m pip install --quiet --no-deps $(SOURCE_ONLY_PINS) $(PIP_SOURCE) || $(INCOMPLETE))
 	$(BIN)/python -m pip install --quiet --no-deps -r requirements.lock$(if $(PIP_SOURCE), $(PIP_SOURCE) || $(INCOMPLETE))
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .$(if $(PIP_SOURCE), $(PIP_SOURCE))
-	touch $(STAMP)
+	printf 'source: %s\nlock-sha256: %s\n' '$(INSTALLED_FROM)' "$$(sha256sum requirements.lock | cut -d' ' -f1)" > $(STAMP)
 
 # JupyterLab refuses to run as root unless told; root is usual in containers.
 lab: $(STAMP)

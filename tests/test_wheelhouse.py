@@ -104,6 +104,9 @@ def test_setup_installs_from_the_wheelhouse_when_the_folder_exists(tmp_path):
     assert "-e . --no-index --find-links wheelhouse\n" in offline
     assert "from wheelhouse with no network" in offline
     assert "--no-index" not in _make(tmp_path, "-n", "env", "WHEELHOUSE=").stdout
+    # The stamp records the source, which test_this_environment_is_the_offline_install reads.
+    assert "'source: %s\\nlock-sha256: %s\\n' 'package index'" in online
+    assert "'source: %s\\nlock-sha256: %s\\n' 'wheelhouse wheelhouse --no-index'" in offline
 
 
 def test_the_wheelhouse_holds_exactly_the_locked_wheels():
