@@ -171,8 +171,9 @@ def test_the_running_environment_holds_the_locked_versions():
 @pytest.fixture(autouse=True)
 def _project_copy(tmp_path):
     """The files the Makefile reads, copied so that a test may change them."""
-    for name in ("Makefile", "requirements.lock", "pyproject.toml"):
-        shutil.copy(ROOT / name, tmp_path / name)
+    (tmp_path / "tools").mkdir()
+    for name in ("Makefile", "requirements.lock", "pyproject.toml", "tools/check_setup.sh"):
+        shutil.copy2(ROOT / name, tmp_path / name)
 
 
 def _make(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
