@@ -1,4 +1,15 @@
 # The course's commands. `make lab` and `make test` create the environment first if needed.
+#   make env         set-up: .venv from requirements.lock (from wheelhouse/ when it exists)
+#   make lab         JupyterLab on notebooks/
+#   make test        every test and every notebook, offline (README, "How the tests work")
+#   make execute     re-run every notebook and store its outputs (authors)
+#   make book        the course as a static HTML book, every notebook run afresh (docs/book/)
+#   make student     the student edition in student/, without the answers (teachers)
+#   make wheelhouse  every locked wheel in wheelhouse/, for set-up with no network (teachers)
+#   make bench       the benchmarks (benchmarks/README.md)
+#   make lock        re-resolve requirements.lock from pyproject.toml (maintainers)
+#   make clean-env   delete .venv
+# Longer recipes live in tools/ (offline.sh, execute.py, book.py, make_student.py).
 # Set-up needs Python 3.11 on Linux x86-64 (the only platform TensorFlow Federated 0.87.0 ships).
 
 PYTHON ?= python3.11
