@@ -29,6 +29,7 @@ from pathlib import Path
 
 import book  # tools/book.py
 import browser as browser_tools  # tools/browser.py
+import course  # tools/course.py
 import pytest
 import yaml
 
@@ -105,12 +106,12 @@ def notebook_page(path: Path) -> Page:
 
 
 def lesson_paths() -> list[Path]:
-    """The lessons, NN_name.ipynb, in teaching order."""
-    return sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    """The lessons, NN_name.ipynb, in teaching order (tools/course.py)."""
+    return course.lessons()
 
 
 def solution_paths() -> list[Path]:
-    return sorted((ROOT / "notebooks" / "solutions").glob("*.ipynb"))
+    return course.solutions()
 
 
 def book_pages() -> list[Page]:
