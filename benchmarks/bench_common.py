@@ -8,8 +8,10 @@ over from one measurement to the next. A child writes its records as JSON to a f
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -17,8 +19,6 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any, Sequence
-
-from fedlab import runtime
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -125,6 +125,17 @@ def child_env() -> dict[str, str]:
     return env
 
 
+def _die_with_parent(parent_pid: int) -> None:
+    """`preexec_fn` of a benchmark's child: Linux kills the child (SIGKILL) when its parent ends.
+
+    fedlab does the same for the processes it starts, privately; the benchmarks keep their own.
+    """
+    if ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0) != 0:  # PR_SET_PDEATHSIG
+        os._exit(127)
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(0)
+
+
 def run_child(args: Sequence[str], timeout: float, what: str) -> list[dict] | str:
     """Runs `python args... --out FILE` in a fresh process; its records, or an error message.
 
@@ -140,7 +151,7 @@ def run_child(args: Sequence[str], timeout: float, what: str) -> list[dict] | st
         try:
             proc = subprocess.run(cmd, stdout=sys.stderr, stderr=sys.stderr, env=child_env(),
                                   timeout=timeout, cwd=ROOT,
-                                  preexec_fn=lambda: runtime.die_with_parent(parent))
+                                  preexec_fn=lambda: _die_with_parent(parent))
         except subprocess.TimeoutExpired:
             return f"{what}: timed out after {timeout:.0f} s"
         if out.exists():  # a child that fails part-way writes error records for that part

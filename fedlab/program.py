@@ -21,7 +21,7 @@ Run it as a process of its own (the notebook kills it with SIGKILL and starts it
     python -m fedlab.program CLIENT_DIR OUTPUT_DIR --num-rounds 10 --clients-per-round 5
 
 With `--parent-pid PID` it ends when process PID (the one that started it) ends, however that
-ends (`fedlab.runtime.die_with_parent`); the notebook passes its kernel's pid. The program does
+ends (`fedlab._processes.die_with_parent`); the notebook passes its kernel's pid. The program does
 this itself, first thing, rather than through `subprocess.Popen(preexec_fn=...)`: a
 `preexec_fn` makes Python fork with the parent's gRPC threads running, and gRPC then prints a
 warning from the parent (the notebook) about its fork handlers.
@@ -190,10 +190,10 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="end when this process ends (the notebook passes its kernel's pid)")
     args = parser.parse_args(argv)
 
-    from fedlab import clientfiles, fedavg, runtime
+    from fedlab import _processes, clientfiles, fedavg, runtime
 
     if args.parent_pid is not None:
-        runtime.die_with_parent(args.parent_pid)
+        _processes.die_with_parent(args.parent_pid)
 
     client_dir = Path(args.client_dir)
     client_paths = sorted(str(p.resolve()) for p in client_dir.glob(f"*{clientfiles.FILE_SUFFIX}"))

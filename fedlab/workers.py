@@ -78,7 +78,7 @@ but no address flag: it listens on every interface of its host, not only 127.0.0
 firewall; across hosts, reach a worker through an SSH tunnel
 (`ssh -N -L 8000:127.0.0.1:8000 host`, then target "127.0.0.1:8000").
 
-Workers started here die with the process that started them (`runtime.die_with_parent`: the
+Workers started here die with the process that started them (`fedlab._processes.die_with_parent`: the
 kernel sends SIGKILL even if this process is killed), and are stopped on leaving the `with`
 block, at normal interpreter exit (atexit) and by :meth:`LocalWorkers.stop`.
 """
@@ -96,7 +96,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from fedlab import runtime
+from fedlab import _processes
 
 __all__ = ["GRPC_OPTIONS", "MODES", "WorkerLostError", "WorkerError", "worker_binary_path", "parse_targets",
            "LocalWorkers", "make_context", "set_context"]
@@ -155,7 +155,7 @@ def parse_targets(text: str) -> list[str]:
     return targets
 
 
-# Starts a program that dies with this process: `runtime.die_with_parent`, then exec. Run as
+# Starts a program that dies with this process: `_processes.die_with_parent`, then exec. Run as
 # `python -c _LAUNCHER PARENT_PID PROGRAM ARGS...` instead of calling die_with_parent from
 # `preexec_fn`: a `preexec_fn` makes Python fork(), and a fork() while gRPC's threads run (any
 # TFF context has used gRPC) makes gRPC print "Other threads are currently calling into gRPC,
@@ -163,7 +163,7 @@ def parse_targets(text: str) -> list[str]:
 # the child with vfork(), which runs no fork handlers. The signal on the parent's death
 # survives the exec.
 _LAUNCHER = ("import os, sys\n"
-             "from fedlab.runtime import die_with_parent\n"
+             "from fedlab._processes import die_with_parent\n"
              "die_with_parent(int(sys.argv[1]))\n"
              "os.execv(sys.argv[2], sys.argv[2:])\n")
 
@@ -173,9 +173,9 @@ def _launch_args(program: str, *args: str) -> list[str]:
 
 
 def _launch_env() -> dict[str, str]:
-    """`runtime.worker_env()`, with fedlab importable by the launcher from any folder."""
-    env = runtime.worker_env()
-    package_parent = str(Path(runtime.__file__).resolve().parents[1])
+    """`_processes.worker_env()`, with fedlab importable by the launcher from any folder."""
+    env = _processes.worker_env()
+    package_parent = str(Path(_processes.__file__).resolve().parents[1])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH"))
                                         if p)
     return env
@@ -269,7 +269,7 @@ class LocalWorkers:
 
     def stop(self, timeout: float = 5.0) -> int:
         """Stops the workers (SIGINT, SIGKILL after `timeout` s); returns how many ran."""
-        return runtime.stop_processes(self.procs, timeout)
+        return _processes.stop_processes(self.procs, timeout)
 
     def __enter__(self) -> "LocalWorkers":
         return self.start()
