@@ -68,7 +68,7 @@ test: $(STAMP)
 BENCH_ARGS ?=
 .PHONY: bench
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
 # For authors: re-run every notebook in place and store its outputs (tools/execute.py).
 execute: $(STAMP)

@@ -119,9 +119,8 @@ def child_env() -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     env["PYTHONUNBUFFERED"] = "1"
-    # The benchmark modules import each other; fedlab itself is installed in the environment.
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(BENCH_DIR), str(ROOT),
-                                                    env.get("PYTHONPATH", "")) if p)
+    # No PYTHONPATH: a child runs as `python -m benchmarks.NAME` from the repository's root
+    # (run_child's cwd), which puts the package on its path; fedlab is installed.
     return env
 
 
@@ -130,7 +129,8 @@ def _die_with_parent(parent_pid: int) -> None:
 
     fedlab does the same for the processes it starts, privately; the benchmarks keep their own.
     """
-    if ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0) != 0:  # PR_SET_PDEATHSIG
+    pr_set_pdeathsig = 1  # from <linux/prctl.h>
+    if ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0) != 0:
         os._exit(127)
     if os.getppid() != parent_pid:  # the parent died before prctl took effect
         os._exit(0)

@@ -1,6 +1,6 @@
 """Run time of each notebook of the course, each in a fresh kernel, never written back (a child).
 
-    .venv/bin/python benchmarks/bench_course.py notebooks/00_*.ipynb --out /tmp/course.json
+    .venv/bin/python -m benchmarks.bench_course notebooks/00_*.ipynb --out /tmp/course.json
 
 Each notebook runs top to bottom with nbclient in a fresh `python3` kernel started in the
 notebook's own folder, as `tools/execute.py` and nbval run it; a cell tagged
@@ -17,7 +17,7 @@ import argparse
 import time
 from pathlib import Path
 
-import bench_common as common
+from benchmarks import bench_common as common
 
 
 def _tree_peak_mb(pid: int) -> float | None:

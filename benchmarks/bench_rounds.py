@@ -3,7 +3,7 @@
 Run by `run.py` in a fresh process for every (implementation, clients per round), for the
 `rounds` and `memory` benchmarks; it can also be run by hand:
 
-    .venv/bin/python benchmarks/bench_rounds.py --impl fedlab --clients-per-round 100 \
+    .venv/bin/python -m benchmarks.bench_rounds --impl fedlab --clients-per-round 100 \
         --rounds 10 --out /tmp/fedlab.json
 
 Where the time goes: each record holds the CPU seconds per round of this process
@@ -39,7 +39,7 @@ import time
 
 import numpy as np
 
-import bench_common as common
+from benchmarks import bench_common as common
 
 IMPLEMENTATIONS = ("bare_tf", "fedlab", "tff_learning")
 NUM_FEATURES, NUM_CLASSES = 64, 10

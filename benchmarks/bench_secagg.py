@@ -2,7 +2,7 @@
 
 `run.py` calls :func:`calibrate` and :func:`plan` in its own process, then runs each cell of
 the grid that fits the time and memory budgets in a fresh child process
-(`python benchmarks/bench_secagg.py --clients N --length D --out FILE`), so that each cell's
+(`python -m benchmarks.bench_secagg --clients N --length D --out FILE`), so that each cell's
 peak memory is its own. A cell predicted to exceed a budget is recorded as skipped, with the
 prediction and the reason.
 
@@ -37,7 +37,7 @@ import time
 
 import numpy as np
 
-import bench_common as common
+from benchmarks import bench_common as common
 
 ROUNDS = ("advertise_keys", "share_keys", "masked_input_collection", "unmasking_reply",
           "unmasking")

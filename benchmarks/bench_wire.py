@@ -2,9 +2,9 @@
 
 The `wire` benchmark (`run.py --only wire`); it can also be run by hand:
 
-    .venv/bin/python benchmarks/bench_wire.py                 # sites 1, 2, 4; 10 and 100 clients
-    .venv/bin/python benchmarks/bench_wire.py --quick         # sites 1, 2; 10 clients; 2 rounds
-    .venv/bin/python benchmarks/bench_wire.py --child --sites 2 --out /tmp/wire.json
+    .venv/bin/python -m benchmarks.bench_wire                 # sites 1, 2, 4; 10 and 100 clients
+    .venv/bin/python -m benchmarks.bench_wire --quick         # sites 1, 2; 10 clients; 2 rounds
+    .venv/bin/python -m benchmarks.bench_wire --child --sites 2 --out /tmp/wire.json
 
 Workload: the `rounds` workload of bench_rounds.py (scikit-learn digits split IID into 100
 clients, `fedlab.fedavg.build_fedavg_process` softmax regression, 1 local epoch, batch 10),
@@ -53,7 +53,7 @@ from pathlib import Path
 
 import numpy as np
 
-import bench_common as common
+from benchmarks import bench_common as common
 
 DATA_MODES = ("by_value", "by_reference")
 NUM_FEATURES, NUM_CLASSES = 64, 10
@@ -334,7 +334,7 @@ def run_all(args) -> list[dict]:
     """Each number of sites in a fresh child process (its own workers, relays, memory)."""
     records = []
     for sites in args.sites:
-        child = [str(common.BENCH_DIR / "bench_wire.py"), "--child", "--sites", str(sites),
+        child = ["-m", "benchmarks.bench_wire", "--child", "--sites", str(sites),
                  "--clients-per-round", ",".join(map(str, args.clients_per_round)),
                  "--rounds", str(args.rounds), "--num-clients", str(args.num_clients),
                  "--local-epochs", str(args.local_epochs), "--batch-size", str(args.batch_size),

@@ -21,9 +21,9 @@ older or newer releases, not in this one); the contexts here are built from the 
 builds its own, minus starting the worker.
 
 Usage:
-    .venv/bin/python benchmarks/remote_workers.py                     # 1, 2, 4 local workers
-    .venv/bin/python benchmarks/remote_workers.py --workers 1,2 --clients-per-round 10 --rounds 3
-    .venv/bin/python benchmarks/remote_workers.py --targets 10.0.0.5:8000,10.0.0.6:8000
+    .venv/bin/python -m benchmarks.remote_workers                     # 1, 2, 4 local workers
+    .venv/bin/python -m benchmarks.remote_workers --workers 1,2 --clients-per-round 10 --rounds 3
+    .venv/bin/python -m benchmarks.remote_workers --targets 10.0.0.5:8000,10.0.0.6:8000
 
 On other hosts, start a worker with the binary of the same TFF version (0.87.0) and Python
 environment (e.g. `make env` there), on a port of your choice:
@@ -40,12 +40,12 @@ from __future__ import annotations
 
 import argparse
 
-import bench_common as common
+from benchmarks import bench_common as common
 from fedlab.workers import LocalWorkers, parse_targets, set_context
 
 def run_config(args) -> list[dict]:
     """One configuration, in this process: start (or reach) the workers, run the rounds."""
-    import bench_rounds
+    from benchmarks import bench_rounds
 
     extra = {"mode": args.mode}
 
@@ -97,7 +97,7 @@ def run_all(args) -> list[dict]:
     records = []
     for count, mode in configs:
         common.progress(f"remote_workers: {count} worker(s), {mode}")
-        child = [str(common.BENCH_DIR / "remote_workers.py"), "--child", "--mode", mode,
+        child = ["-m", "benchmarks.remote_workers", "--child", "--mode", mode,
                  "--impl", args.impl, "--clients-per-round", str(args.clients_per_round),
                  "--rounds", str(args.rounds), "--num-clients", str(args.num_clients),
                  "--local-epochs", str(args.local_epochs), "--batch-size", str(args.batch_size),
@@ -114,7 +114,7 @@ def run_all(args) -> list[dict]:
 
 
 def parse_args(argv=None):
-    import bench_rounds
+    from benchmarks import bench_rounds
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,

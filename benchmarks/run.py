@@ -1,4 +1,4 @@
-"""fedlab's benchmarks: `make bench`, or `python benchmarks/run.py [--quick] [--only NAME]`.
+"""fedlab's benchmarks: `make bench`, or `python -m benchmarks.run [--quick] [--only NAME]`.
 
 Benchmarks (names for --only, comma-separated or repeated):
   rounds   seconds per round against clients per round (10, 50, 100, 500, 1000) for
@@ -34,11 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import bench_secagg  # noqa: E402  (after the path set-up above)
-from bench_wire import print_table as print_wire_table  # noqa: E402
-import bench_common as common  # noqa: E402
+from benchmarks import bench_common as common
+from benchmarks import bench_secagg
+from benchmarks.bench_wire import print_table as print_wire_table
 
 BENCHMARKS = ("rounds", "memory", "secagg", "course", "remote", "wire")
 IMPLEMENTATIONS = ("bare_tf", "fedlab", "tff_learning")
@@ -166,7 +164,7 @@ def bench_rounds(args, tmp: Path) -> list[dict]:
             common.progress(f"rounds: {impl}, {cpr} clients per round, {args.rounds} rounds")
             weights_file = tmp / f"{impl}-{cpr}.npz"
             result = common.run_child(
-                [str(common.BENCH_DIR / "bench_rounds.py"), "--impl", impl,
+                ["-m", "benchmarks.bench_rounds", "--impl", impl,
                  "--clients-per-round", str(cpr), "--rounds", str(args.rounds),
                  "--weights-out", str(weights_file)],
                 timeout=_rounds_timeout(args.rounds, cpr), what=f"rounds {impl} cpr={cpr}")
@@ -197,7 +195,7 @@ def bench_memory(args, tmp: Path) -> list[dict]:
     for impl in args.memory_impls:
         common.progress(f"memory: {impl}, {args.memory_clients} clients per round, {last} rounds")
         result = common.run_child(
-            [str(common.BENCH_DIR / "bench_rounds.py"), "--impl", impl, "--benchmark", "memory",
+            ["-m", "benchmarks.bench_rounds", "--impl", impl, "--benchmark", "memory",
              "--clients-per-round", str(args.memory_clients), "--rounds", str(last),
              "--checkpoints", ",".join(map(str, args.memory_rounds))],
             timeout=_rounds_timeout(last, args.memory_clients), what=f"memory {impl}")
@@ -226,7 +224,7 @@ def bench_secagg_grid(args, tmp: Path) -> list[dict]:
             continue
         common.progress(f"secagg n={n} d={d}: predicted {guess['seconds']:.1f} s")
         result = common.run_child(
-            [str(common.BENCH_DIR / "bench_secagg.py"), "--clients", str(n), "--length", str(d),
+            ["-m", "benchmarks.bench_secagg", "--clients", str(n), "--length", str(d),
              "--threshold", str(t)],
             timeout=max(120.0, 10 * guess["seconds"]), what=f"secagg n={n} d={d}")
         if isinstance(result, str):
@@ -245,7 +243,7 @@ def bench_course(args, tmp: Path) -> list[dict]:
         return [_error("course", "notebooks/*.ipynb", None, "no notebooks found")]
     for path in args.notebooks:
         common.progress(f"course: {path}")
-        result = common.run_child([str(common.BENCH_DIR / "bench_course.py"), path],
+        result = common.run_child(["-m", "benchmarks.bench_course", path],
                                   timeout=1800, what=f"course {path}")
         if isinstance(result, str):
             records.append(_error("course", os.path.relpath(path, common.ROOT), None, result))
@@ -259,7 +257,7 @@ def bench_remote(args, tmp: Path) -> list[dict]:
                     "per round")
     rounds = args.rounds
     result = common.run_child(
-        [str(common.BENCH_DIR / "remote_workers.py"), "--workers", args.remote_workers,
+        ["-m", "benchmarks.remote_workers", "--workers", args.remote_workers,
          "--clients-per-round", str(args.remote_clients), "--rounds", str(rounds)],
         timeout=3600, what="remote_workers.py")
     if isinstance(result, str):
@@ -272,7 +270,7 @@ def bench_wire(args, tmp: Path) -> list[dict]:
     common.progress(f"wire: sites {args.wire_sites}, {args.wire_clients} clients per round, "
                     f"{args.wire_rounds} rounds")
     result = common.run_child(
-        [str(common.BENCH_DIR / "bench_wire.py"), "--sites", args.wire_sites,
+        ["-m", "benchmarks.bench_wire", "--sites", args.wire_sites,
          "--clients-per-round", args.wire_clients, "--rounds", str(args.wire_rounds)],
         timeout=3600, what="bench_wire.py")
     if isinstance(result, str):

@@ -29,7 +29,7 @@ def _interval(low, high, low_open: bool, high_open: bool) -> str:
 
 def check_int(name: str, value, low: int | None = None, high: int | None = None,
               why: str = "") -> int:
-    """Returns `value` as a Python int if it is an integer in [low, high] (a bound of None is open).
+    """Returns `value` as a Python int if it is an integer in [low, high] (None: no bound).
 
     Args:
         name: The argument's name, as the caller wrote it (``"num_clients"``, ``"partition[3]"``).
@@ -77,7 +77,7 @@ def check_number(name: str, value, low: float | None = None, high: float | None 
 
 
 def check_labels(name: str, labels) -> np.ndarray:
-    """Returns `labels` as a 1-D numpy array of integers; raises ValueError naming `name` if not."""
+    """Returns `labels` as a 1-D numpy array of integers; raises ValueError naming `name`."""
     labels = np.asarray(labels)
     if labels.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got shape {labels.shape}")

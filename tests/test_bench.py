@@ -1,7 +1,7 @@
 """Smoke test of benchmarks/: the quick secagg benchmark runs and results.json keeps its schema.
 
 Only the parts that need no TensorFlow run here (a few seconds); the TFF benchmarks are
-checked by `python benchmarks/run.py --quick`. No performance figure is asserted: timings
+checked by `python -m benchmarks.run --quick`. No performance figure is asserted: timings
 depend on the machine and its load.
 """
 
@@ -14,22 +14,19 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT / "benchmarks"
-sys.path.insert(0, str(BENCH))
+from benchmarks import bench_common as common
+from benchmarks import bench_wire, remote_workers
+from benchmarks import run as bench_run
+from fedlab import workers
 
-import bench_common as common  # noqa: E402
-import bench_wire  # noqa: E402
-import remote_workers  # noqa: E402
-import run as bench_run  # noqa: E402
-from fedlab import workers  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
 def quick_secagg(tmp_path_factory):
     results = tmp_path_factory.mktemp("bench") / "results.json"
     proc = subprocess.run(
-        [sys.executable, str(BENCH / "run.py"), "--quick", "--only", "secagg",
+        [sys.executable, "-m", "benchmarks.run", "--quick", "--only", "secagg",
          "--results", str(results)],
         capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -235,7 +232,7 @@ def test_quick_wire_benchmark_measures_every_site(tmp_path):
     """`run.py --quick --only wire` (about 30 s): 1 worker and 2 sites, 10 clients per round."""
     results = tmp_path / "results.json"
     proc = subprocess.run(
-        [sys.executable, str(BENCH / "run.py"), "--quick", "--only", "wire",
+        [sys.executable, "-m", "benchmarks.run", "--quick", "--only", "wire",
          "--results", str(results)],
         capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]

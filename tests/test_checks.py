@@ -1,4 +1,4 @@
-"""The shared argument checks (fedlab/_checks.py): the rule, the name and the value in one sentence."""
+"""fedlab/_checks.py: the argument's name, the rule and the value, in one sentence."""
 
 import numpy as np
 import pytest
@@ -14,7 +14,8 @@ def test_check_int_returns_a_python_int(value):
 
 @pytest.mark.parametrize("args, message", [
     (("num_clients", 0, 1), "num_clients must be an integer >= 1, got 0"),
-    (("clients_per_round", 4, 1, 3), "clients_per_round must be an integer between 1 and 3, got 4"),
+    (("clients_per_round", 4, 1, 3),
+     "clients_per_round must be an integer between 1 and 3, got 4"),
     (("k", 10, None, 9), "k must be an integer <= 9, got 10"),
     (("threshold", 2, 3, 4, " (more than half)"),
      "threshold must be an integer between 3 and 4 (more than half), got 2"),
@@ -51,7 +52,8 @@ def test_check_number_returns_a_python_float(value):
     (dict(high=1, high_open=True), 1, "lr must be a finite number < 1, got 1.0"),
     (dict(low=0, high=1), 1.5, "lr must be a finite number between 0 and 1, got 1.5"),
     (dict(low=0, high=1, low_open=True), 0, "lr must be a finite number in (0, 1], got 0.0"),
-    (dict(low=0, high=1, low_open=True, high_open=True), 1, "lr must be a finite number in (0, 1), got 1.0"),
+    (dict(low=0, high=1, low_open=True, high_open=True), 1,
+     "lr must be a finite number in (0, 1), got 1.0"),
     (dict(low=0, high=1, high_open=True), 1, "lr must be a finite number in [0, 1), got 1.0"),
     (dict(), float("nan"), "lr must be a finite number, got nan"),
     (dict(low=0), float("inf"), "lr must be a finite number >= 0, got inf"),
@@ -70,7 +72,8 @@ def test_check_number_refuses_non_numbers_with_type_error(value):
 
 
 def test_check_number_appends_the_reason():
-    with pytest.raises(ValueError, match=r"^step must be a finite number > 0 \(the grid\), got -1.0$"):
+    match = r"^step must be a finite number > 0 \(the grid\), got -1.0$"
+    with pytest.raises(ValueError, match=match):
         check_number("step", -1.0, 0, low_open=True, why=" (the grid)")
 
 
