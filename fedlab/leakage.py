@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from fedlab._checks import check_number
+
 
 def reconstruct_input(grad_weights, grad_bias, min_abs_bias_grad: float = 1e-12) -> np.ndarray:
     """Recovers the input of a one-example update of `logits = x @ W + b` from its gradients.
@@ -56,6 +58,5 @@ def labels_in_update(grad_bias, tolerance: float = 0.0) -> np.ndarray:
     grad_bias = np.asarray(grad_bias, np.float64)
     if grad_bias.ndim != 1:
         raise ValueError(f"grad_bias must be 1-D, got shape {grad_bias.shape}")
-    if tolerance < 0:
-        raise ValueError(f"tolerance must be >= 0, got {tolerance}")
+    tolerance = check_number("tolerance", tolerance, 0)
     return np.flatnonzero(grad_bias < -tolerance)

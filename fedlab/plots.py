@@ -11,6 +11,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from fedlab._checks import check_number
+
 __all__ = ["plot_curves"]
 
 
@@ -52,9 +54,7 @@ def plot_curves(
             raise ValueError(f"curves[{label!r}] has no finite value to plot")
         arrays[str(label)] = array
     if target is not None:
-        if isinstance(target, bool) or not isinstance(target, (int, float, np.number)) \
-                or not np.isfinite(target):
-            raise ValueError(f"target must be a finite number or None, got {target!r}")
+        target = check_number("target", target, why=" or None")
     styles = {} if styles is None else styles
     if not isinstance(styles, Mapping):
         raise ValueError(f"styles must be a dict of label -> plot keywords or None, got {styles!r}")

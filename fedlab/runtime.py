@@ -30,6 +30,7 @@ import types
 import weakref
 
 from fedlab import _processes
+from fedlab._checks import check_int
 
 CONTEXTS = ("default", "test")
 
@@ -144,8 +145,7 @@ def setup(
     """
     if context not in CONTEXTS:
         raise ValueError(f"context must be one of {CONTEXTS}, got {context!r}")
-    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:
-        raise ValueError(f"seed must be an integer from 0 to 2**32 - 1, got {seed!r}")
+    seed = check_int("seed", seed, 0, 2**32 - 1)
     if not isinstance(deterministic_ops, bool):
         raise TypeError(f"deterministic_ops must be True or False, got {deterministic_ops!r}")
     check_platform()

@@ -27,7 +27,7 @@ from __future__ import annotations
 import socket
 import threading
 
-__all__ = ["Relay", "parse_address"]
+__all__ = ["Relay"]
 
 _CHUNK = 1 << 16
 _ACCEPT_POLL_SECONDS = 0.1
@@ -35,7 +35,7 @@ _CONNECT_TIMEOUT_SECONDS = 10.0
 MAX_ERRORS = 100  # errors kept in Relay.errors; later ones are dropped
 
 
-def parse_address(target: str) -> tuple[str, int]:
+def _parse_address(target: str) -> tuple[str, int]:
     """'HOST:PORT' -> (host, port); an IPv6 host may be written in brackets, '[::1]:8000'.
 
     Raises:
@@ -68,7 +68,7 @@ class Relay:
     """
 
     def __init__(self, target: str):
-        self._target_host, self._target_port = parse_address(target)
+        self._target_host, self._target_port = _parse_address(target)
         self.target = target.strip()
         self.connections = 0
         self.errors: list[str] = []

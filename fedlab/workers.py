@@ -97,8 +97,9 @@ from pathlib import Path
 from typing import Sequence
 
 from fedlab import _processes
+from fedlab._checks import check_int, check_number
 
-__all__ = ["GRPC_OPTIONS", "MODES", "WorkerLostError", "WorkerError", "worker_binary_path", "parse_targets",
+__all__ = ["GRPC_OPTIONS", "MODES", "WorkerLostError", "WorkerError", "parse_targets",
            "LocalWorkers", "make_context", "set_context"]
 
 MODES = ("sync", "mergeable")
@@ -120,7 +121,7 @@ class WorkerError(RuntimeError):
     message names the worker and gives the first line of its error."""
 
 
-def worker_binary_path() -> str:
+def _worker_binary_path() -> str:
     """TFF's C++ worker: `tensorflow_federated/data/worker_binary` inside site-packages."""
     import importlib.util
 
@@ -223,8 +224,7 @@ class LocalWorkers:
             count = len(site_dirs)
         if count is None:
             raise ValueError("give count (the number of workers) or site_dirs")
-        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            raise ValueError(f"count must be an integer >= 1, got {count!r}")
+        count = check_int("count", count, 1)
         self.count, self.verbose = count, bool(verbose)
         self.site_dirs = None if site_dirs is None else [d.resolve() for d in site_dirs]
         self.procs: list[subprocess.Popen] = []
@@ -244,7 +244,7 @@ class LocalWorkers:
             raise RuntimeError("start workers from the main thread (PR_SET_PDEATHSIG ties a "
                                "worker to the thread that started it)")
         self._check_site_dirs()
-        binary = worker_binary_path()
+        binary = _worker_binary_path()
         atexit.register(self.stop)
         try:
             for i in range(self.count):
@@ -396,9 +396,9 @@ def make_context(target: str, asynchronous: bool, *, lost_after: float = LOST_AF
     if len(found) != 1:
         raise ValueError(f"target must be one HOST:PORT, got {target!r}")
     target = found[0]
-    for name, value in (("lost_after", lost_after), ("ready_timeout", ready_timeout)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-            raise ValueError(f"{name} must be a number of seconds > 0, got {value!r}")
+    lost_after = check_number("lost_after", lost_after, 0, low_open=True, why=" (seconds)")
+    ready_timeout = check_number("ready_timeout", ready_timeout, 0, low_open=True,
+                                 why=" (seconds)")
     import grpc
     import tensorflow_federated as tff
     from tensorflow_federated.python.core.environments.tensorflow_frontend import (

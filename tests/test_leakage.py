@@ -53,5 +53,5 @@ def test_reconstruct_rejects_bad_input(grad_w, grad_b, match):
 def test_labels_rejects_bad_input():
     with pytest.raises(ValueError, match="grad_bias must be 1-D"):
         leakage.labels_in_update(np.zeros((2, 2)))
-    with pytest.raises(ValueError, match="tolerance must be >= 0"):
+    with pytest.raises(ValueError, match="tolerance must be a finite number >= 0, got -1.0"):
         leakage.labels_in_update(np.zeros(3), tolerance=-1)

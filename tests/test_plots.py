@@ -75,7 +75,8 @@ def test_styles_for_an_unknown_curve_are_rejected():
         plots.plot_curves({"a": [1.0]}, "x", "y", styles=["red"])
 
 
-@pytest.mark.parametrize("target", [np.inf, float("nan"), "0.9", True])
-def test_bad_target_is_rejected(target):
-    with pytest.raises(ValueError, match="target must be a finite number or None"):
+@pytest.mark.parametrize("target, error", [
+    (np.inf, ValueError), (float("nan"), ValueError), ("0.9", TypeError), (True, TypeError)])
+def test_bad_target_is_rejected(target, error):
+    with pytest.raises(error, match="target must be a finite number or None, got"):
         plots.plot_curves({"a": [0.5]}, "round", "accuracy", target=target)

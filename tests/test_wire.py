@@ -63,7 +63,7 @@ def server():
 
 
 def connect(address: str) -> socket.socket:
-    host, port = wire.parse_address(address)
+    host, port = wire._parse_address(address)
     sock = socket.create_connection((host, port), timeout=10)
     return sock
 
@@ -216,8 +216,8 @@ def test_bad_target_is_a_value_error_naming_target(target):
     (" example.org:1 ", ("example.org", 1)),
     ("[::1]:65535", ("::1", 65535)),
 ])
-def test_parse_address(target, expected):
-    assert wire.parse_address(target) == expected
+def test_parse_address_splits_host_and_port(target, expected):
+    assert wire._parse_address(target) == expected
 
 
 def test_repr_shows_the_route_and_counts(server):

@@ -60,8 +60,8 @@ def test_parse_targets_rejects_bad_input_naming_targets(text):
 @pytest.mark.parametrize("kwargs, error, match", [
     ({}, ValueError, "count"),
     ({"count": 0}, ValueError, "count must be an integer >= 1"),
-    ({"count": True}, ValueError, "count"),
-    ({"count": "2"}, ValueError, "count"),
+    ({"count": True}, TypeError, "count must be an integer >= 1, got True"),
+    ({"count": "2"}, TypeError, "count must be an integer >= 1, got '2'"),
     ({"site_dirs": []}, ValueError, "site_dirs"),
     ({"site_dirs": "site0"}, TypeError, "site_dirs"),
     ({"count": 3, "site_dirs": [".", "."]}, ValueError, "count must be None or len"),
