@@ -280,8 +280,9 @@ def build_fedavg_process(
         local_epochs, batch_size, client_lr: Local training, as in :func:`client_update`.
         server_lr: The learning rate of the default server optimizer, SGD (1.0 is FedAvg).
         weighted: Weight each client's update by its number of examples.
-        server_optimizer: A `tff.learning.optimizers.Optimizer`, e.g. `build_sgdm(learning_rate=1.0,
-            momentum=0.9)` (FedAvgM) or `build_adam(learning_rate=0.01)` (FedAdam). None means
+        server_optimizer: A `tff.learning.optimizers.Optimizer`, e.g.
+            `build_sgdm(learning_rate=1.0, momentum=0.9)` (FedAvgM) or
+            `build_adam(learning_rate=0.01)` (FedAdam). None means
             `build_sgdm(learning_rate=server_lr)`.
         broadcast_fn: `broadcast_fn(server_state) -> message`, TensorFlow run at the server
             (simple_fedavg's `build_server_broadcast_message`): what is sent to the clients, any
@@ -350,7 +351,8 @@ def build_fedavg_process(
                                              state.optimizer_state, aggregation.initialize()))
 
     measurements_type = aggregation.next.type_signature.result.measurements.member
-    report_measurements = tff.types.contains(measurements_type, lambda t: isinstance(t, tff.TensorType))
+    report_measurements = tff.types.contains(
+        measurements_type, lambda t: isinstance(t, tff.TensorType))
 
     @tff.federated_computation(
         tff.FederatedType(server_state_type, tff.SERVER),
@@ -359,8 +361,11 @@ def build_fedavg_process(
     def next_fn(server_state, client_data):
         message = tff.federated_broadcast(tff.federated_map(broadcast_message, server_state))
         outputs = tff.federated_map(client_update_fn, (message, client_data))
-        weight = (outputs.num_examples,) if weighted else ()
-        aggregated = aggregation.next(server_state.aggregator_state, outputs.weights_delta, *weight)
+        if weighted:
+            aggregated = aggregation.next(
+                server_state.aggregator_state, outputs.weights_delta, outputs.num_examples)
+        else:
+            aggregated = aggregation.next(server_state.aggregator_state, outputs.weights_delta)
         server_state = tff.federated_map(
             server_update_fn, (server_state, aggregated.result, aggregated.state))
         metrics = collections.OrderedDict(

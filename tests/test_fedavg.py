@@ -175,12 +175,14 @@ def build_reference_process(local_epochs=2, batch_size=4, client_lr=0.1, server_
 
     @tff.tensorflow.computation(state_type, state_type.weights)
     def server_fn(state, mean_delta):
-        return State(fedavg.server_update(state.weights, mean_delta, server_lr), state.round_num + 1)
+        weights = fedavg.server_update(state.weights, mean_delta, server_lr)
+        return State(weights, state.round_num + 1)
 
     @tff.federated_computation(tff.FederatedType(state_type, tff.SERVER),
                                tff.FederatedType(data_type, tff.CLIENTS))
     def next_fn(state, client_data):
-        outputs = tff.federated_map(client_fn, (tff.federated_broadcast(state.weights), client_data))
+        weights_at_clients = tff.federated_broadcast(state.weights)
+        outputs = tff.federated_map(client_fn, (weights_at_clients, client_data))
         mean_delta = tff.federated_mean(outputs.weights_delta, weight=outputs.num_examples)
         metrics = collections.OrderedDict(
             train_loss=tff.federated_mean(outputs.loss, weight=outputs.num_examples))
@@ -288,7 +290,8 @@ def test_a_float16_broadcast_plugs_in_as_a_hook(clients):
     sizes = np.array([float(o.num_examples) for o in outs])
     new_state, _ = process.next(state, client_data)
     for i, (new, old) in enumerate(zip(new_state.weights, state.weights)):
-        mean_delta = np.average([np.asarray(o.weights_delta[i]) for o in outs], axis=0, weights=sizes)
+        deltas = [np.asarray(o.weights_delta[i]) for o in outs]
+        mean_delta = np.average(deltas, axis=0, weights=sizes)
         np.testing.assert_allclose(new, old + mean_delta, atol=1e-6)  # applied to float32 weights
     exact, _ = build().next(state, client_data)
     assert max(np.abs(a - b).max() for a, b in zip(new_state.weights, exact.weights)) > 0
