@@ -43,6 +43,7 @@ import argparse
 from benchmarks import bench_common as common
 from fedlab.workers import LocalWorkers, parse_targets, set_context
 
+
 def run_config(args) -> list[dict]:
     """One configuration, in this process: start (or reach) the workers, run the rounds."""
     from benchmarks import bench_rounds

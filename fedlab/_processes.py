@@ -35,7 +35,7 @@ def worker_env(env=None) -> dict[str, str]:
 
 
 def stop_processes(procs, timeout: float = 5.0) -> int:
-    """Stops processes with SIGINT (SIGKILL after `timeout` s), reaps them; returns how many ran."""
+    """Stops processes: SIGINT, SIGKILL after `timeout` s; reaps them; returns how many ran."""
     running = [p for p in procs if p.poll() is None]
     for proc in running:
         proc.send_signal(signal.SIGINT)

@@ -95,7 +95,7 @@ def _per_client_figure(per_client_metrics, global_metrics, columns, value_label,
         ax.bar(positions + (k - (len(columns) - 1) / 2) * width, values, width, label=column)
     ax.set_xticks(positions, list(groups), fontsize=8)
     values = [float(metrics[column]) for metrics in groups.values() for column in columns]
-    if 0 <= min(values) and max(values) <= 1:  # accuracies and the like: zoom in on the differences
+    if 0 <= min(values) and max(values) <= 1:  # accuracies and the like: zoom in on differences
         ax.set_ylim(max(0.0, min(values) - 0.05), min(1.0, max(values) + 0.02) + 0.01)
     ax.set_ylabel(value_label)
     fig.legend(loc="outside upper center", ncols=len(columns), fontsize=8, frameon=False)

@@ -79,7 +79,8 @@ def test_report_refuses_metrics_that_are_not_numbers(tmp_path, per_client, globa
 
 
 def test_report_refuses_mismatched_client_names(tmp_path):
-    with pytest.raises(ValueError, match=r"does not match client_names: missing \['c'\], unexpected \['b'\]"):
+    match = r"does not match client_names: missing \['c'\], unexpected \['b'\]"
+    with pytest.raises(ValueError, match=match):
         report.write_report(tmp_path, PER_CLIENT, GLOBAL, client_names=["a", "c"])
 
 

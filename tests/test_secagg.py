@@ -4,7 +4,6 @@ The property tests draw n from 3 to 30 clients with short vectors, so the file s
 Sums are compared with the exact real sum (fractions.Fraction), not a float sum.
 """
 
-import math
 import random
 from fractions import Fraction
 

@@ -6,7 +6,6 @@ tiny federated computations through them, checked against TFF's normal local con
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
