@@ -87,33 +87,19 @@ book: $(STAMP)
 student: $(STAMP)
 	$(BIN)/python tools/make_student.py --outputs "$(STUDENT_OUTPUTS)" --out student
 
-# For teachers in rooms with poor internet: download every wheel of requirements.lock (about
-# 0.8 GB, needs the network) into $(WHEELHOUSE). The wheels are those for the lock's platform
-# (Linux x86-64 with glibc 2.31 or newer, Python 3.11), not this machine's newest, so that older
-# Linux machines can use them too; run it on Linux x86-64 with Python 3.11, like set-up. Set-up
-# then installs from the folder with no network; copy the repository with the folder to share
-# both. Only a complete download replaces the folder; `make test` checks it against the lock.
+# For teachers in rooms with poor internet: download every file of requirements.lock (about
+# 0.8 GB, needs the network) into $(WHEELHOUSE), for the lock's platform (Linux x86-64, glibc
+# 2.31 or newer, Python 3.11; see tools/make_wheelhouse.sh). Set-up then installs from the folder
+# with no network; copy the repository with the folder to share both. Only a complete download
+# replaces the folder; `make test` checks it against the lock.
 # SOURCE_ONLY: locked packages with no wheel for Python 3.11 (jax 0.4.13, see pyproject.toml, and
-# sqlalchemy 1.4.20, which google-vizier pins); they are built here into pure-Python wheels
-# (sqlalchemy without its optional C speed-ups), so that set-up builds nothing and needs no compiler.
-# pip checks every download, those source archives included, against the lock's hashes.
-WHEEL_PLATFORMS := $(foreach v,31 30 29 28 27 26 25 24 23 22 21 20 19 18 17 16 15 14 13 12 11 10 9 8 7 6 5,manylinux_2_$(v)_x86_64) \
-                   manylinux2014_x86_64 manylinux2010_x86_64 manylinux1_x86_64
+# sqlalchemy 1.4.20, which google-vizier pins). The wheelhouse builds pure-Python wheels of them
+# from their hash-checked source archives, so that set-up builds nothing and needs no compiler;
+# set-up installs those two by version (see $(STAMP) above).
 SOURCE_ONLY := jax sqlalchemy
 SOURCE_ONLY_PINS = $(foreach p,$(SOURCE_ONLY),$(shell grep -oE '^$(p)==[^ ]+' requirements.lock))
 wheelhouse:
-	rm -rf $(WHEELHOUSE).tmp
-	$(PYTHON) -m venv $(WHEELHOUSE).tmp/pip
-	$(WHEELHOUSE).tmp/pip/bin/python -m pip download --progress-bar off --no-deps \
-	  --only-binary=:all: $(addprefix --no-binary=,$(SOURCE_ONLY)) \
-	  --implementation cp --python-version 3.11 $(addprefix --platform ,$(WHEEL_PLATFORMS)) \
-	  -r requirements.lock --dest $(WHEELHOUSE).tmp/wheels
-	$(if $(SOURCE_ONLY),DISABLE_SQLALCHEMY_CEXT=1 $(WHEELHOUSE).tmp/pip/bin/python -m pip wheel --progress-bar off --no-deps \
-	  --wheel-dir $(WHEELHOUSE).tmp/wheels $(WHEELHOUSE).tmp/wheels/*.tar.gz)
-	rm -f $(WHEELHOUSE).tmp/wheels/*.tar.gz
-	rm -rf $(WHEELHOUSE)
-	mv $(WHEELHOUSE).tmp/wheels $(WHEELHOUSE)
-	rm -rf $(WHEELHOUSE).tmp
+	tools/make_wheelhouse.sh $(PYTHON) $(WHEELHOUSE) $(SOURCE_ONLY)
 
 # For maintainers: re-resolve requirements.lock, with the hashes of every file, from
 # pyproject.toml: fedlab's dependencies and the dependency group `course` (needs uv and the
