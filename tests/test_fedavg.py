@@ -5,6 +5,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fedlab import fedavg, runtime
 
@@ -374,6 +376,24 @@ def test_early_stopping_stops_after_patience_rounds_without_improvement(process,
                                   eval_fn=lambda w: {"accuracy": 0.5})
     assert history.stopped_early and history.round_num == (1, 2, 3)
     assert history.accuracy == (0.5, 0.5, 0.5) and len(history.train_loss) == 3
+
+
+def counter_stop_round(accuracy, patience):
+    """The rule as a counter of rounds since the best: the round after which training stops."""
+    best, since_best = -np.inf, 0
+    for round_num, value in enumerate(accuracy, start=1):
+        best, since_best = (value, 0) if value > best else (best, since_best + 1)
+        if since_best >= patience:
+            return round_num
+    return len(accuracy)
+
+
+@given(st.lists(st.sampled_from([0.1, 0.2, 0.3, 0.4]), min_size=1, max_size=12),
+       st.integers(1, 4))
+def test_the_patience_rule_stops_where_a_counter_since_the_best_would(accuracy, patience):
+    stop = next((n for n in range(1, len(accuracy) + 1)
+                 if fedavg._patience_ran_out(accuracy[:n], patience)), len(accuracy))
+    assert stop == counter_stop_round(accuracy, patience)
 
 
 def test_evaluate_matches_numpy():
