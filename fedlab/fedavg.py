@@ -53,8 +53,8 @@ class ServerState(NamedTuple):
 
     `optimizer_state` is the server optimizer's (its learning rate; FedAvgM's momentum, Adam's
     moments); `aggregator_state` is the model aggregator's (empty for the plain mean; a private
-    aggregator's clipping norm). Both default to empty so that `ServerState(weights, round_num)`
-    still builds the record of notebooks 01 and 03.
+    aggregator's clipping norm). Both default to empty: `ServerState(weights, round_num)` is
+    the two-field state that notebooks 01 and 03 write themselves.
     """
 
     weights: list
