@@ -27,11 +27,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+import yaml
+
 import book  # tools/book.py
 import browser as browser_tools  # tools/browser.py
 import course  # tools/course.py
-import pytest
-import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 Chromium = browser_tools.Chromium
@@ -557,7 +558,10 @@ def test_page_problems_reports_a_broken_page():
 def test_network_summary_leaves_out_the_favicon_only():
     """The browser's favicon request may start on one page and be answered on the next."""
     base = "http://127.0.0.1:1/"
-    answer = lambda url, status: {"method": "Network.responseReceived", "params": {
-        "requestId": url, "response": {"url": url, "status": status}}}
+
+    def answer(url, status):
+        return {"method": "Network.responseReceived",
+                "params": {"requestId": url, "response": {"url": url, "status": status}}}
+
     events = [answer(base + "favicon.ico", 404), answer(base + "_images/a.png", 404)]
     assert network_summary(events)["statuses"] == [(base + "_images/a.png", 404)]
