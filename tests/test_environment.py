@@ -177,8 +177,12 @@ def _project_copy(tmp_path):
 
 
 def _make(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    """make in the copy, without the variables a calling make passes down (`make test
+    WHEELHOUSE=...` exports WHEELHOUSE and its MAKEFLAGS), so each test sets what it tests."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("WHEELHOUSE", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     return subprocess.run(["make", "--no-print-directory", *args], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, env=env)
 
 
 def test_setup_refuses_other_platforms_in_one_sentence(tmp_path):
