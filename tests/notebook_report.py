@@ -2,6 +2,8 @@
 
 - At the end it prints, per notebook, the run time and the share of code cells whose output
   nbval compares.
+- Under pytest-xdist it also prints each test process's summed test time and the run's wall
+  time, which shows how evenly the work was spread.
 - It sets FEDLAB_NOT_PRIVATE_SEED=0 (unless set) before any kernel starts, as tools/offline.sh
   does, so that notebook 07's DP noise, and so its stored outputs, reproduce when pytest is run
   without that wrapper (README, "Running one notebook").
@@ -31,6 +33,7 @@ from notebook_checks import compared_share
 
 _durations: dict[str, float] = collections.defaultdict(float)
 _failed: set[str] = set()
+_busy: dict[str, float] = collections.defaultdict(float)  # per xdist test process
 _started = time.time()
 
 
@@ -39,6 +42,9 @@ def pytest_configure(config):
 
 
 def pytest_runtest_logreport(report):
+    node = getattr(report, "node", None)  # under pytest-xdist: the test process that ran it
+    if node is not None:
+        _busy[node.gateway.id] += report.duration
     path = report.nodeid.split("::", 1)[0]
     if path.endswith(".ipynb"):
         _durations[path] += report.duration
@@ -101,6 +107,12 @@ def pytest_terminal_summary(terminalreporter, config):
         terminalreporter.section("TFF workers or federated programs left running", red=True)
         write(f"FAILED: TFF worker or federated program processes started by this run are still "
               f"running: pids {leftover}")
+    if _busy:
+        # How evenly pytest-xdist spread the work: each test process's summed test time.
+        terminalreporter.section("test processes: time spent in tests")
+        for name in sorted(_busy):
+            write(f"{name:8s} {_busy[name]:7.1f} s")
+        write(f"{'run':8s} {time.time() - _started:7.1f} s from start to end")
     if not _durations:
         return
     terminalreporter.section("notebooks: run time and share of code cells compared by nbval")
