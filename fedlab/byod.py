@@ -25,7 +25,6 @@ from pathlib import Path
 import numpy as np
 
 from fedlab._checks import check_int, check_number
-from fedlab.report import write_report  # noqa: F401  (temporary: notebook 07 calls it here)
 
 __all__ = ["ClientTables", "MISSING_VALUES", "check_for_training", "load_client_csvs"]
 

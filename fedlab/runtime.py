@@ -36,10 +36,6 @@ CONTEXTS = ("default", "test")
 
 _workers: "weakref.WeakSet[subprocess.Popen]" = weakref.WeakSet()
 
-# Temporary: notebook 09's prose names `runtime.die_with_parent`; removed when it names
-# `fedlab._processes` (see notes on the aliases).
-die_with_parent = _processes.die_with_parent
-
 
 class _WorkerPopen(subprocess.Popen):
     """`subprocess.Popen` for TFF's worker: it dies with this process and is stopped at exit."""

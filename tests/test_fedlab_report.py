@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fedlab import byod, report
-
-
-def test_byod_write_report_is_the_report_module_s_until_notebook_07_switches():
-    assert byod.write_report is report.write_report
+from fedlab import report
 
 
 PER_CLIENT = {"a": {"alone": 0.9, "federated": 0.95}, "b": {"alone": 0.8, "federated": 0.93}}
