@@ -4,6 +4,8 @@
   nbval compares.
 - Under pytest-xdist it also prints each test process's summed test time and the run's wall
   time, which shows how evenly the work was spread.
+- It restores SIGINT's handler when the run was started with SIGINT ignored (see
+  pytest_configure).
 - It sets FEDLAB_NOT_PRIVATE_SEED=0 (unless set) before any kernel starts, as tools/offline.sh
   does, so that notebook 07's DP noise, and so its stored outputs, reproduce when pytest is run
   without that wrapper (README, "Running one notebook").
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import collections
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -39,6 +42,13 @@ _started = time.time()
 
 def pytest_configure(config):
     os.environ.setdefault("FEDLAB_NOT_PRIVATE_SEED", "0")
+    # A run started with SIGINT ignored (a background job of a script, nohup, some CI runners)
+    # passes that on to every kernel and TFF worker it starts, and TFF stops its worker with
+    # SIGINT and waits for it with no timeout: the run hung there. Ignored signals are the only
+    # ones a new program inherits, so restoring Python's own handler here gives every process
+    # this run starts the default.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_runtest_logreport(report):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -36,7 +37,17 @@ def test_stops_its_worker():
 """
 
 
-def _run(tmp_path: Path, files: dict[str, str], *args: str):
+CHILD_SIGINT = """
+import signal, subprocess
+
+def test_a_child_process_does_not_ignore_sigint():
+    status = subprocess.run(["cat", "/proc/self/status"], capture_output=True, text=True).stdout
+    ignored = int(next(l for l in status.splitlines() if l.startswith("SigIgn:")).split()[1], 16)
+    assert not ignored & (1 << (signal.SIGINT - 1))
+"""
+
+
+def _run(tmp_path: Path, files: dict[str, str], *args: str, sigint_ignored: bool = False):
     (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = -p no:cacheprovider\n")
     (tmp_path / "conftest.py").write_text(
         (ROOT / "conftest.py").read_text())  # the repository's own conftest.py
@@ -50,8 +61,11 @@ def _run(tmp_path: Path, files: dict[str, str], *args: str):
                PYTHONPATH=os.pathsep.join([str(ROOT / "tests"), str(ROOT / "tools")]),
                PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
     try:
-        result = subprocess.run([sys.executable, "-m", "pytest", *args], cwd=tmp_path, env=env,
-                                capture_output=True, text=True, timeout=300)
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", *args], cwd=tmp_path, env=env, capture_output=True,
+            text=True, timeout=300,
+            preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored
+            else None)
     finally:
         pids = [int(p) for p in pid_file.read_text().split()] if pid_file.exists() else []
         for pid in pids:
@@ -81,3 +95,11 @@ def test_a_clean_run_passes_under_xdist(tmp_path):
     assert pids == []
     assert result.returncode == 0, result.stdout[-3000:]
     assert "left running" not in result.stdout
+
+
+@pytest.mark.parametrize("processes", [[], XDIST], ids=["one process", "xdist -n 2"])
+def test_a_run_started_with_sigint_ignored_starts_processes_that_do_not_ignore_it(tmp_path,
+                                                                                   processes):
+    """TFF stops its worker with SIGINT and waits with no timeout: an ignored SIGINT hung it."""
+    result, _ = _run(tmp_path, {"test_d.py": CHILD_SIGINT}, *processes, sigint_ignored=True)
+    assert result.returncode == 0, result.stdout[-3000:]
