@@ -160,8 +160,12 @@ def test_the_running_environment_holds_the_locked_versions():
     environment older than the lock fails here (`make env` rebuilds it)."""
     lock = {canonicalize_name(k): v
             for k, v in _pins((ROOT / "requirements.lock").read_text().splitlines()).items()}
-    installed = {canonicalize_name(d.metadata["Name"]): d.version
-                 for d in importlib.metadata.distributions()}
+    # The first of each name on sys.path is the one Python imports; once setuptools has been
+    # imported, its own copies of packaging, zipp and others (setuptools/_vendor, appended to
+    # sys.path) are listed after the installed ones and must not count.
+    installed = {}
+    for dist in importlib.metadata.distributions():
+        installed.setdefault(canonicalize_name(dist.metadata["Name"]), dist.version)
     differences = sorted(f"{name}: locked {version}, installed {installed.get(name)}"
                          for name, version in lock.items() if installed.get(name) != version)
     assert not differences, (f"{sys.prefix} differs from requirements.lock:\n"
