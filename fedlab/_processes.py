@@ -18,7 +18,12 @@ WORKER_MALLOC_ARENA_MAX = "2"
 
 def die_with_parent(parent_pid: int) -> None:
     """Runs in a child between fork and exec (`preexec_fn`): Linux sends the child SIGKILL when
-    the parent (strictly, the parent's thread that started it) ends, however it ends."""
+    the parent (strictly, the parent's thread that started it) ends, however it ends.
+
+    It also gives the child SIGINT's default action. A process started by nohup or as a
+    background job ignores SIGINT, and its children would inherit that; TFF stops its worker
+    with SIGINT and waits for it without a time limit, so such a worker would hang its parent."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
         os._exit(127)

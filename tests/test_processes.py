@@ -1,6 +1,7 @@
 """fedlab/_processes.py: children that end with their parent, their environment, stopping them."""
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -45,3 +46,28 @@ def test_a_child_dies_with_its_parent():
         time.sleep(0.1)
     os.kill(pid, 9)
     raise AssertionError(f"process {pid} outlived its parent")
+
+
+def _ignores_sigint(pid: int) -> bool:
+    with open(f"/proc/{pid}/status") as status:
+        mask = next(line for line in status if line.startswith("SigIgn:")).split()[1]
+    return bool(int(mask, 16) & (1 << (signal.SIGINT - 1)))
+
+
+def test_a_child_gets_sigints_default_when_its_parent_ignores_sigint():
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        me = os.getpid()
+        plain = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                                 preexec_fn=lambda: _processes.die_with_parent(me))
+    finally:
+        signal.signal(signal.SIGINT, before)
+    try:
+        time.sleep(0.5)  # both have exec'd the interpreter by now
+        assert _ignores_sigint(plain.pid)  # what a child inherits without the fix
+        assert not _ignores_sigint(child.pid)
+        assert _processes.stop_processes([child], timeout=5) == 1
+        assert child.returncode == -signal.SIGINT  # stopped by SIGINT, not by the SIGKILL after
+    finally:
+        _processes.stop_processes([plain, child], timeout=1)
