@@ -141,7 +141,8 @@ class ByteCount:
 
     @property
     def total(self) -> int:
-        return self.advertise_keys + self.share_keys + self.masked_input_collection + self.unmasking
+        return (self.advertise_keys + self.share_keys + self.masked_input_collection
+                + self.unmasking)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -202,9 +203,11 @@ def _error_bound(num_summed: int, modulus_bits: int, step: float) -> float:
 
 
 def max_abs_value(num_clients: int, modulus_bits: int = 32, step: float = DEFAULT_STEP) -> float:
-    """Largest |x| that :func:`encode` accepts: a sum of num_clients encodings cannot wrap around."""
+    """Largest |x| that :func:`encode` accepts: a sum of num_clients encodings cannot wrap
+    around."""
     step = _check_fixed_point(modulus_bits, step)
-    limit = _max_units(check_int("num_clients", num_clients, 1, 2 ** (modulus_bits - 1) - 1), modulus_bits)
+    limit = _max_units(check_int("num_clients", num_clients, 1, 2 ** (modulus_bits - 1) - 1),
+                       modulus_bits)
     value = limit * step
     while int(np.rint(value / step)) > limit:  # float rounding can land a step too high
         value = math.nextafter(value, 0.0)
@@ -218,11 +221,13 @@ def _real_vector(x, name: str = "x") -> np.ndarray:
         items = raw.ravel().tolist()
         for i, value in enumerate(items):
             if isinstance(value, complex):
-                raise TypeError(f"{name} must hold real numbers, got the complex value {name}[{i}] = {value}")
+                raise TypeError(f"{name} must hold real numbers, got the complex value "
+                                f"{name}[{i}] = {value}")
             if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.number)):
                 raise TypeError(f"{name} must hold real numbers, got {name}[{i}] = {value!r}")
     elif raw.dtype.kind == "c":
-        raise TypeError(f"{name} must hold real numbers, got dtype {raw.dtype}; pass x.real if that is meant")
+        raise TypeError(f"{name} must hold real numbers, got dtype {raw.dtype}; "
+                        "pass x.real if that is meant")
     elif raw.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold real numbers, got dtype {raw.dtype}")
     if raw.ndim != 1:
@@ -269,8 +274,8 @@ def encode(x, num_clients: int, modulus_bits: int = 32, step: float = DEFAULT_ST
     if over.any():
         i, bound = int(np.argmax(over)), max_abs_value(num_clients, modulus_bits, step)
         raise ValueError(
-            f"x[{i}] = {x[i]} is outside the fixed-point range [-{bound:.6g}, {bound:.6g}] allowed "
-            f"for num_clients={num_clients}, modulus_bits={modulus_bits}, step={step:g}; "
+            f"x[{i}] = {x[i]} is outside the fixed-point range [-{bound:.6g}, {bound:.6g}] "
+            f"allowed for num_clients={num_clients}, modulus_bits={modulus_bits}, step={step:g}; "
             "use more modulus_bits, a larger step, or clip the inputs"
         )
     return units.astype(np.uint64) & _low_bits(modulus_bits)
@@ -287,7 +292,8 @@ def decode(v, modulus_bits: int = 32, step: float = DEFAULT_STEP) -> np.ndarray:
     step = _check_fixed_point(modulus_bits, step)
     v = np.asarray(v)
     if v.dtype.kind not in "ui":
-        raise TypeError(f"v must hold integers in [0, 2^k) (from encode or a sum of encodings), got dtype {v.dtype}")
+        raise TypeError("v must hold integers in [0, 2^k) (from encode or a sum of encodings), "
+                        f"got dtype {v.dtype}")
     v = v.astype(np.uint64) & _low_bits(modulus_bits)
     signed = v.astype(np.int64)
     signed[v >= np.uint64(1 << (modulus_bits - 1))] -= np.int64(1 << modulus_bits)
@@ -316,7 +322,8 @@ def _prg_into(seed: bytes, length: int, modulus_bits: int, out: np.ndarray) -> n
     words = out.view(word)[:length]
     words.fill(0)
     encryptor = Cipher(algorithms.AES(seed), modes.CTR(bytes(16))).encryptor()
-    encryptor.update_into(words.view(np.uint8), out.view(np.uint8))  # zeros -> key stream, in place
+    # zeros -> key stream, in place
+    encryptor.update_into(words.view(np.uint8), out.view(np.uint8))
     words &= word((1 << modulus_bits) - 1)
     return words
 
@@ -355,8 +362,11 @@ def _random_field_element(randbytes: RandBytes) -> int:
             return value
 
 
-def shamir_share(secret: int, threshold: int, num_shares: int, randbytes: RandBytes = secrets.token_bytes) -> list[tuple[int, int]]:
-    """SS.share: shares ``(x, f(x))`` for x = 1..num_shares of a random polynomial f with f(0) = secret.
+def shamir_share(
+    secret: int, threshold: int, num_shares: int, randbytes: RandBytes = secrets.token_bytes
+) -> list[tuple[int, int]]:
+    """SS.share: shares ``(x, f(x))`` for x = 1..num_shares of a random polynomial f with
+    f(0) = secret.
 
     f has degree threshold - 1, so any ``threshold`` shares determine it and fewer say
     nothing about the secret.
@@ -426,7 +436,9 @@ def _weights_at(xs: Sequence[int], targets: Sequence[int]) -> list[list[int]]:
     return rows
 
 
-def _off_polynomial(points: Sequence[tuple[int, int]], degree_bound: int, weights: list | None = None) -> bool:
+def _off_polynomial(
+    points: Sequence[tuple[int, int]], degree_bound: int, weights: list | None = None
+) -> bool:
     """True if the points do not all lie on one polynomial of degree < degree_bound.
 
     The first degree_bound points fix the polynomial; each other point is checked against
@@ -444,26 +456,33 @@ def _off_polynomial(points: Sequence[tuple[int, int]], degree_bound: int, weight
 # ----------------------------------------------------------------- the rounds (stateless)
 
 
-def advertise_keys(client: int, randbytes: RandBytes = secrets.token_bytes) -> tuple[ClientSecrets, AdvertisedKeys]:
-    """Round 0 (AdvertiseKeys), client u: make key pairs (c_u^PK, c_u^SK), (s_u^PK, s_u^SK); send the PKs."""
+def advertise_keys(
+    client: int, randbytes: RandBytes = secrets.token_bytes
+) -> tuple[ClientSecrets, AdvertisedKeys]:
+    """Round 0 (AdvertiseKeys), client u: make key pairs (c_u^PK, c_u^SK), (s_u^PK, s_u^SK);
+    send the PKs."""
     client = check_int("client", client, 0, 2**31 - 1)
-    me = ClientSecrets(client, c_sk=_random_field_element(randbytes), s_sk=_random_field_element(randbytes))
+    me = ClientSecrets(client, c_sk=_random_field_element(randbytes),
+                       s_sk=_random_field_element(randbytes))
     c_pk, s_pk = (_dh_key(sk).public_key().public_bytes_raw() for sk in (me.c_sk, me.s_sk))
     return me, AdvertisedKeys(client, c_pk, s_pk)
 
 
 def share_keys(
-    me: ClientSecrets, keys: dict[int, AdvertisedKeys], threshold: int, randbytes: RandBytes = secrets.token_bytes
+    me: ClientSecrets, keys: dict[int, AdvertisedKeys], threshold: int,
+    randbytes: RandBytes = secrets.token_bytes
 ) -> tuple[ClientSecrets, dict[int, EncryptedShares]]:
-    """Round 1 (ShareKeys), client u: draw b_u, Shamir-share s_u^SK and b_u, encrypt v's shares for v.
+    """Round 1 (ShareKeys), client u: draw b_u, Shamir-share s_u^SK and b_u, encrypt v's shares
+    for v.
 
     ``keys`` are the public keys of U1, clients 0..n-1 (client v gets the shares at x = v + 1).
     The message to u itself is kept.
     """
     ids = sorted(keys)
     if ids != list(range(len(ids))) or me.client not in keys:
-        raise ValueError(f"keys must map the client ids 0..n-1, including this client ({me.client}), to "
-                         f"their public keys (client v holds the share at x = v + 1), got ids {ids}")
+        raise ValueError(f"keys must map the client ids 0..n-1, including this client "
+                         f"({me.client}), to their public keys (client v holds the share at "
+                         f"x = v + 1), got ids {ids}")
     u, n = me.client, len(keys)
     threshold = check_int("threshold", threshold, MIN_THRESHOLD if n >= MIN_THRESHOLD else 1, n,
                            f" (the {n} clients in keys)")
@@ -474,7 +493,8 @@ def share_keys(
     for v in ids:
         plaintext = b"".join(
             [u.to_bytes(ID_BYTES, "big"), v.to_bytes(ID_BYTES, "big"),
-             s_shares[v][1].to_bytes(FIELD_BYTES, "little"), b_shares[v][1].to_bytes(FIELD_BYTES, "little")]
+             s_shares[v][1].to_bytes(FIELD_BYTES, "little"),
+             b_shares[v][1].to_bytes(FIELD_BYTES, "little")]
         )
         nonce = randbytes(NONCE_BYTES)
         ciphertext = AESGCM(agree(c_sk, keys[v].c_pk, SHARE_INFO)).encrypt(nonce, plaintext, None)
@@ -482,7 +502,9 @@ def share_keys(
     return me, outgoing
 
 
-def masked_input_collection(me: ClientSecrets, x: np.ndarray, keys: dict[int, AdvertisedKeys], modulus_bits: int) -> np.ndarray:
+def masked_input_collection(
+    me: ClientSecrets, x: np.ndarray, keys: dict[int, AdvertisedKeys], modulus_bits: int
+) -> np.ndarray:
     """Round 2 (MaskedInputCollection), client u: send y_u, all in Z_{2^k}.
 
     ``y_u = x_u + PRG(b_u) + sum_{v in U2, v > u} PRG(s_uv) - sum_{v in U2, v < u} PRG(s_uv)``,
@@ -492,13 +514,15 @@ def masked_input_collection(me: ClientSecrets, x: np.ndarray, keys: dict[int, Ad
     check_int("modulus_bits", modulus_bits, MIN_MODULUS_BITS, MAX_MODULUS_BITS)
     x = np.asarray(x)
     if x.dtype.kind not in "ui":
-        raise TypeError(f"x must be an encoded vector (integers in [0, 2^k) from encode()), got dtype "
-                        f"{x.dtype}; call encode(x, num_clients, modulus_bits, step) first")
+        raise TypeError(
+            f"x must be an encoded vector (integers in [0, 2^k) from encode()), got dtype "
+            f"{x.dtype}; call encode(x, num_clients, modulus_bits, step) first")
     if x.ndim != 1 or x.size == 0:
         raise ValueError(f"x must be a non-empty 1-D vector, got shape {x.shape}")
     if int(x.min()) < 0 or int(x.max()) >= 2**modulus_bits:
-        raise ValueError(f"x must hold integers in [0, 2^{modulus_bits}) (an encoding with modulus_bits="
-                         f"{modulus_bits}), got values in [{int(x.min())}, {int(x.max())}]")
+        raise ValueError(
+            f"x must hold integers in [0, 2^{modulus_bits}) (an encoding with modulus_bits="
+            f"{modulus_bits}), got values in [{int(x.min())}, {int(x.max())}]")
     if me.b is None:
         raise ValueError("me has no self-mask seed b: run share_keys first")
     u, length = me.client, len(x)
@@ -515,7 +539,8 @@ def masked_input_collection(me: ClientSecrets, x: np.ndarray, keys: dict[int, Ad
 
 
 def unmasking_reply(
-    me: ClientSecrets, received: dict[int, EncryptedShares], keys: dict[int, AdvertisedKeys], survivors: Sequence[int]
+    me: ClientSecrets, received: dict[int, EncryptedShares], keys: dict[int, AdvertisedKeys],
+    survivors: Sequence[int]
 ) -> UnmaskingReply:
     """Round 4 (Unmasking), client u, the stateless version: reveal b_v's share if v is in
     ``survivors``, else s_v^SK's, for every client v that sent u shares.
@@ -540,11 +565,13 @@ def unmasking_reply(
                 f"client {me.client}: the share message from client {v} failed authentication "
                 "(AES-GCM tag): it was changed in transit or not encrypted for this client"
             ) from None
-        sender, recipient = int.from_bytes(plaintext[:4], "big"), int.from_bytes(plaintext[4:8], "big")
+        sender, recipient = (int.from_bytes(plaintext[:4], "big"),
+                             int.from_bytes(plaintext[4:8], "big"))
         if (sender, recipient) != (v, me.client):
             raise ProtocolError(f"client {me.client}: shares from client {v} were addressed "
                                 f"{sender} -> {recipient}; aborting")
-        s_share, b_share = int.from_bytes(plaintext[8:40], "little"), int.from_bytes(plaintext[40:], "little")
+        s_share, b_share = (int.from_bytes(plaintext[8:40], "little"),
+                            int.from_bytes(plaintext[40:], "little"))
         if v in survivors:
             b_shares[v] = (me.client + 1, b_share)
         else:
@@ -553,7 +580,8 @@ def unmasking_reply(
 
 
 def unmasking(
-    masked: dict[int, np.ndarray], replies: Sequence[UnmaskingReply], keys: dict[int, AdvertisedKeys], threshold: int, modulus_bits: int
+    masked: dict[int, np.ndarray], replies: Sequence[UnmaskingReply],
+    keys: dict[int, AdvertisedKeys], threshold: int, modulus_bits: int
 ) -> np.ndarray:
     """Round 4 (Unmasking), server: sum_{u in U3} x_u mod 2^k from the y_u of U3 and >= t replies.
 
@@ -579,7 +607,8 @@ def unmasking(
         raise ProtocolError(f"two replies from the same client: {clients}")
     base_xs = [c + 1 for c in clients[:threshold]]  # client v holds x = v + 1
     base_weights = _lagrange_at(base_xs)
-    check_weights = _weights_at(base_xs, [c + 1 for c in clients[threshold:]])  # the same for every secret
+    # the same for every secret
+    check_weights = _weights_at(base_xs, [c + 1 for c in clients[threshold:]])
 
     def rebuild(field: str, v: int, what: str) -> int:
         try:
@@ -620,7 +649,10 @@ def _blame(points: Sequence[tuple[int, int]], threshold: int, what: str) -> str:
             "(with t + 1 shares, or several bad ones, it cannot be told which)")
 
 
-def unmask_single(y: np.ndarray, b: int, s_sk: int, client: int, keys: dict[int, AdvertisedKeys], modulus_bits: int) -> np.ndarray:
+def unmask_single(
+    y: np.ndarray, b: int, s_sk: int, client: int, keys: dict[int, AdvertisedKeys],
+    modulus_bits: int
+) -> np.ndarray:
     """x_u from y_u, b_u and s_u^SK: what a server holding both secrets of one client can do.
 
     The protocol exists to prevent this; notebook 04 uses it to show what a lying server
@@ -628,11 +660,13 @@ def unmask_single(y: np.ndarray, b: int, s_sk: int, client: int, keys: dict[int,
     """
     length = len(y)
     scratch = np.empty(length + 2, dtype=np.uint64)
-    x = np.asarray(y, dtype=np.uint64) - _self_mask_into(b, length, modulus_bits, scratch).astype(np.uint64)
+    x = (np.asarray(y, dtype=np.uint64)
+         - _self_mask_into(b, length, modulus_bits, scratch).astype(np.uint64))
     secret_key = _dh_key(s_sk)
     for v in sorted(keys):
         if v != client:
-            mask = _prg_into(agree(secret_key, keys[v].s_pk, MASK_INFO), length, modulus_bits, scratch).astype(np.uint64)
+            mask = _prg_into(agree(secret_key, keys[v].s_pk, MASK_INFO), length, modulus_bits,
+                             scratch).astype(np.uint64)
             x = x - mask if v > client else x + mask
     return x & _low_bits(modulus_bits)
 
@@ -643,9 +677,10 @@ def unmask_single(y: np.ndarray, b: int, s_sk: int, client: int, keys: dict[int,
 def min_threshold(num_clients: int) -> int:
     """Smallest t that :class:`Client` accepts: more than half of the clients (and at least 2).
 
-    Taught in notebook 04 (and used in notebook 06's threshold exercise). Each client gives a lying server at most one of the two shares it holds of a client v (of
-    b_v or of s_v^SK). Two disjoint groups of at least t clients would give both secrets, so
-    t > n / 2 makes that impossible.
+    Taught in notebook 04 (and used in notebook 06's threshold exercise). Each client gives a
+    lying server at most one of the two shares it holds of a client v (of b_v or of s_v^SK).
+    Two disjoint groups of at least t clients would give both secrets, so t > n / 2 makes that
+    impossible.
     """
     num_clients = check_int("num_clients", num_clients, 2, 2**31 - 1)
     return max(MIN_THRESHOLD, num_clients // 2 + 1)
@@ -667,18 +702,21 @@ class Client:
     ones above (:func:`share_keys`, :func:`masked_input_collection`, :func:`unmasking_reply`).
     """
 
-    def __init__(self, client: int, num_clients: int, threshold: int, randbytes: RandBytes = secrets.token_bytes):
+    def __init__(self, client: int, num_clients: int, threshold: int,
+                 randbytes: RandBytes = secrets.token_bytes):
         low = min_threshold(num_clients)
         self.num_clients = num_clients
         self.threshold = check_int(
             "threshold", threshold, low, num_clients,
             f" (more than half of num_clients={num_clients}, so that a server sending different "
-            "survivor lists to different clients cannot collect t shares of both secrets of one client)")
+            "survivor lists to different clients cannot collect t shares of both secrets of "
+            "one client)")
         self.client = check_int("client", client, 0, num_clients - 1)
         self.randbytes = randbytes
         self.secrets, self.public_keys = advertise_keys(self.client, randbytes)  # Round 0
         self.keys: dict[int, AdvertisedKeys] = {}  # U1's public keys
-        self.received: dict[int, EncryptedShares] = {}  # e_{v,u} by sender v: U2 as this client sees it
+        # e_{v,u} by sender v: U2 as this client sees it
+        self.received: dict[int, EncryptedShares] = {}
         self.answered: frozenset[int] | None = None  # the survivor list it answered
         self.revealed_b: set[int] = set()  # clients v whose b_v share it revealed
         self.revealed_s: set[int] = set()  # clients v whose s_v^SK share it revealed
@@ -688,9 +726,11 @@ class Client:
         if self.keys:
             raise ProtocolError(f"client {self.client} already shared its keys in this round")
         if len(keys) != self.num_clients:
-            raise ValueError(f"keys must hold the public keys of all {self.num_clients} clients, got {len(keys)}")
+            raise ValueError(f"keys must hold the public keys of all {self.num_clients} clients, "
+                             f"got {len(keys)}")
         if keys.get(self.client) != self.public_keys:
-            raise ProtocolError(f"client {self.client}: keys holds a public key for this client that it did not send")
+            raise ProtocolError(f"client {self.client}: keys holds a public key for this client "
+                                "that it did not send")
         self.secrets, outgoing = share_keys(self.secrets, keys, self.threshold, self.randbytes)
         self.keys = dict(keys)
         return outgoing
@@ -699,15 +739,17 @@ class Client:
         """Round 1, receiving end: keep the messages e_{v,u} the server forwards."""
         for v, message in messages.items():
             if message.recipient != self.client or message.sender != v or v not in self.keys:
-                raise ProtocolError(f"client {self.client} was handed a share message {message.sender} -> "
-                                    f"{message.recipient} under sender {v}")
+                raise ProtocolError(f"client {self.client} was handed a share message "
+                                    f"{message.sender} -> {message.recipient} under sender {v}")
             self.received[v] = message
 
     def masked_input(self, x: np.ndarray, modulus_bits: int) -> np.ndarray:
-        """Round 2: y_u for the encoded input x, with pairwise masks for U2 (the clients that sent shares)."""
+        """Round 2: y_u for the encoded input x, with pairwise masks for U2 (the clients that
+        sent shares)."""
         if len(self.received) < self.threshold:
-            raise ProtocolError(f"client {self.client} received shares from {len(self.received)} clients, "
-                                f"fewer than the threshold t = {self.threshold}; aborting")
+            raise ProtocolError(
+                f"client {self.client} received shares from {len(self.received)} clients, "
+                f"fewer than the threshold t = {self.threshold}; aborting")
         u2 = {v: self.keys[v] for v in self.received}
         return masked_input_collection(self.secrets, x, u2, modulus_bits)
 
@@ -721,18 +763,22 @@ class Client:
         listed = frozenset(int(v) for v in survivors)
         if len(listed) < self.threshold:
             raise ProtocolError(
-                f"client {self.client} refuses: the survivor list {sorted(listed)} has {len(listed)} "
-                f"members, fewer than the threshold t = {self.threshold} (rule: at least t survivors)")
+                f"client {self.client} refuses: the survivor list {sorted(listed)} has "
+                f"{len(listed)} members, fewer than the threshold t = {self.threshold} "
+                "(rule: at least t survivors)")
         unknown = listed - set(self.received)
         if unknown:
             raise ProtocolError(f"client {self.client} refuses: the survivor list names clients "
-                                f"{sorted(unknown)} that sent it no shares (rule: survivors come from U2)")
+                                f"{sorted(unknown)} that sent it no shares "
+                                "(rule: survivors come from U2)")
         if self.answered is not None and listed != self.answered:
-            both = sorted((listed & self.revealed_s) | ((set(self.received) - listed) & self.revealed_b))
+            both = sorted((listed & self.revealed_s)
+                          | ((set(self.received) - listed) & self.revealed_b))
             raise ProtocolError(
-                f"client {self.client} refuses: it already answered for survivors {sorted(self.answered)}; "
-                f"answering for {sorted(listed)} would reveal both the b-share and the s-share of clients "
-                f"{both} (rules: one answer per round; never both shares of one client)")
+                f"client {self.client} refuses: it already answered for survivors "
+                f"{sorted(self.answered)}; answering for {sorted(listed)} would reveal both the "
+                f"b-share and the s-share of clients {both} "
+                "(rules: one answer per round; never both shares of one client)")
         reply = unmasking_reply(self.secrets, self.received, self.keys, sorted(listed))
         self.answered = listed
         self.revealed_b |= set(reply.b_shares)
@@ -754,7 +800,8 @@ def secure_sum(
     modulus_bits: int = 32,
     step: float = DEFAULT_STEP,
 ) -> SecureSumResult:
-    """Run the protocol for n = len(vectors) clients (:class:`Client`); return the sum over the survivors.
+    """Run the protocol for n = len(vectors) clients (:class:`Client`); return the sum over the
+    survivors.
 
     Args:
         vectors: one 1-D real vector per client, all the same length.
@@ -773,33 +820,41 @@ def secure_sum(
         bad share could not have been detected.
 
     Raises:
-        TypeError: a vector holds complex or non-numeric values, or an argument has the wrong type.
+        TypeError: a vector holds complex or non-numeric values, or an argument has the wrong
+            type.
         ValueError: bad arguments, or fewer than t clients left (the protocol refuses).
-        ProtocolError: a client or the server refused a message (see :class:`Client`, :func:`unmasking`).
+        ProtocolError: a client or the server refused a message (see :class:`Client`,
+            :func:`unmasking`).
     """
     step = _check_fixed_point(modulus_bits, step)
     if len(vectors) < 2:
-        raise ValueError(f"vectors holds {len(vectors)} client(s): secure aggregation needs at least 2 clients")
+        raise ValueError(f"vectors holds {len(vectors)} client(s): "
+                         "secure aggregation needs at least 2 clients")
     arrays = []
     for i, v in enumerate(vectors):
         try:
             arrays.append(_real_vector(v, f"vectors[{i}]"))
         except ValueError as err:
             if "1-D" in str(err):
-                raise ValueError(f"vectors[{i}] must be a non-empty 1-D vector, got shape {np.shape(v)}") from None
+                raise ValueError(f"vectors[{i}] must be a non-empty 1-D vector, "
+                                 f"got shape {np.shape(v)}") from None
             raise
     n, length = len(arrays), arrays[0].shape[0]
     for i, a in enumerate(arrays):
         if a.shape[0] == 0:
             raise ValueError(f"vectors[{i}] must be a non-empty 1-D vector, got shape {a.shape}")
         if a.shape[0] != length:
-            raise ValueError(f"all vectors must have the same length: vectors[0] has length {length}, vectors[{i}] has length {a.shape[0]}")
+            raise ValueError(f"all vectors must have the same length: vectors[0] has length "
+                             f"{length}, vectors[{i}] has length {a.shape[0]}")
     check_int("threshold", threshold, min_threshold(n), n,
                f" (more than half of the {n} clients, at most all of them)")
     lost = {}
-    for name, group in (("key_dropouts", key_dropouts), ("dropouts", dropouts), ("late_dropouts", late_dropouts)):
-        lost[name] = {check_int(f"every entry of {name}", c, 0, n - 1, " (a client number)") for c in group}
-    for a, b in (("key_dropouts", "dropouts"), ("key_dropouts", "late_dropouts"), ("dropouts", "late_dropouts")):
+    for name, group in (("key_dropouts", key_dropouts), ("dropouts", dropouts),
+                        ("late_dropouts", late_dropouts)):
+        lost[name] = {check_int(f"every entry of {name}", c, 0, n - 1, " (a client number)")
+                      for c in group}
+    for a, b in (("key_dropouts", "dropouts"), ("key_dropouts", "late_dropouts"),
+                 ("dropouts", "late_dropouts")):
         if lost[a] & lost[b]:
             raise ValueError(f"clients {sorted(lost[a] & lost[b])} are in both {a} and {b}")
     encoded = []
@@ -830,17 +885,21 @@ def secure_sum(
     for v in u2:
         clients[v].receive_shares(inbox[v])
     # Round 2, MaskedInputCollection: the dropouts vanish; U3 = everyone else in U2.
-    masked = {u: clients[u].masked_input(encoded[u], modulus_bits) for u in u2 if u not in lost["dropouts"]}
+    masked = {u: clients[u].masked_input(encoded[u], modulus_bits)
+              for u in u2 if u not in lost["dropouts"]}
     plain_bytes = math.ceil(length * modulus_bits / 8)
     for u in masked:
         sent[u]["masked_input_collection"] = plain_bytes
     if len(masked) < threshold:
-        raise ValueError(f"only {len(masked)} clients survived but threshold is {threshold}; the sum cannot be recovered")
+        raise ValueError(f"only {len(masked)} clients survived but threshold is {threshold}; "
+                         "the sum cannot be recovered")
     # (Round 3, ConsistencyCheck, only guards against an active adversary; skipped.)
     # Round 4, Unmasking: the server sends U3 to the clients still there; they answer.
-    replies = [clients[u].unmasking_reply(list(masked)) for u in masked if u not in lost["late_dropouts"]]
+    replies = [clients[u].unmasking_reply(list(masked))
+               for u in masked if u not in lost["late_dropouts"]]
     for reply in replies:
-        sent[reply.client]["unmasking"] = (len(reply.b_shares) + len(reply.s_sk_shares)) * FIELD_BYTES
+        sent[reply.client]["unmasking"] = ((len(reply.b_shares) + len(reply.s_sk_shares))
+                                           * FIELD_BYTES)
     encoded_total = unmasking(masked, replies, {u: keys[u] for u in u2}, threshold, modulus_bits)
     return SecureSumResult(
         total=decode(encoded_total, modulus_bits, step),

@@ -22,11 +22,13 @@ def assert_within_bound(total, vectors, clients, bound):
     """|total - exact sum over clients| <= bound in every coordinate, in exact arithmetic."""
     for i, value in enumerate(total):
         exact = sum(Fraction(float(vectors[u][i])) for u in clients)
-        assert abs(Fraction(float(value)) - exact) <= Fraction(bound), (i, float(value), float(exact), bound)
+        assert abs(Fraction(float(value)) - exact) <= Fraction(bound), (
+            i, float(value), float(exact), bound)
 
 
 def stateless_rounds(vectors, threshold, seed, modulus_bits=32, step=S.DEFAULT_STEP):
-    """The first three rounds with the stateless functions (any threshold): (secrets, keys, inbox, encodings, masked)."""
+    """The first three rounds with the stateless functions (any threshold): (secrets, keys, inbox,
+    encodings, masked)."""
     randbytes = random.Random(seed).randbytes
     n = len(vectors)
     state, keys = {}, {}
@@ -38,11 +40,13 @@ def stateless_rounds(vectors, threshold, seed, modulus_bits=32, step=S.DEFAULT_S
         for v, message in outgoing.items():
             inbox[v][u] = message
     encoded = [S.encode(x, n, modulus_bits, step) for x in vectors]
-    masked = {u: S.masked_input_collection(state[u], encoded[u], keys, modulus_bits) for u in range(n)}
+    masked = {u: S.masked_input_collection(state[u], encoded[u], keys, modulus_bits)
+              for u in range(n)}
     return state, keys, inbox, encoded, masked
 
 
-def client_rounds(vectors, threshold, seed, modulus_bits=32, step=S.DEFAULT_STEP, tamper_inbox=None):
+def client_rounds(vectors, threshold, seed, modulus_bits=32, step=S.DEFAULT_STEP,
+                  tamper_inbox=None):
     """The first three rounds with Client objects: (clients, keys, encodings, masked)."""
     randbytes = random.Random(seed).randbytes
     n = len(vectors)
@@ -99,13 +103,14 @@ def test_secure_sum_is_exact_within_its_bound_or_refuses(case):
     shared = n - len(key_dropouts)
     survivors = [u for u in range(n) if u not in key_dropouts | dropouts]
     answering = len(survivors) - len(late)
-    if min(shared, len(survivors), answering) < t:  # fewer than t in some round: the protocol refuses
+    # fewer than t in some round: the protocol refuses
+    if min(shared, len(survivors), answering) < t:
         with pytest.raises(ValueError, match=f"but threshold is {t}"):
             S.secure_sum(vectors, t, dropouts, seed, late_dropouts=late, key_dropouts=key_dropouts,
                          modulus_bits=modulus_bits, step=step)
         return
-    result = S.secure_sum(vectors, t, dropouts, seed, late_dropouts=late, key_dropouts=key_dropouts,
-                          modulus_bits=modulus_bits, step=step)
+    result = S.secure_sum(vectors, t, dropouts, seed, late_dropouts=late,
+                          key_dropouts=key_dropouts, modulus_bits=modulus_bits, step=step)
     assert result.survivors == tuple(survivors)
     assert result.dropped == tuple(sorted(key_dropouts | dropouts))
     assert result.shares_checked == (answering > t)
@@ -128,11 +133,13 @@ def test_sums_near_2_to_the_53_stay_exact():
     n, step = 3, 1.0
     limit = S.max_abs_value(n, 54, step)
     assert limit == (2**53 - 1) // 3
-    vectors = [np.array([limit, -limit, 1.0]), np.array([limit, -limit, 2.0]), np.array([limit, -limit, 3.0])]
+    vectors = [np.array([limit, -limit, 1.0]), np.array([limit, -limit, 2.0]),
+               np.array([limit, -limit, 3.0])]
     result = S.secure_sum(vectors, 2, seed=1, modulus_bits=54, step=step)
     assert [int(v) for v in result.total] == [3 * int(limit), -3 * int(limit), 6]
     assert result.error_bound == n * step / 2
-    with pytest.raises(ValueError, match=r"modulus_bits must be an integer between 8 and 54 .*got 62"):
+    with pytest.raises(ValueError,
+                       match=r"modulus_bits must be an integer between 8 and 54 .*got 62"):
         S.secure_sum(vectors, 2, modulus_bits=62)
 
 
@@ -154,7 +161,8 @@ def test_dropouts_at_each_stage_are_handled():
     result = S.secure_sum(vectors, 6, dropouts=[0, 5], seed=3, late_dropouts=[1], key_dropouts=[9])
     assert result.survivors == (1, 2, 3, 4, 6, 7, 8)  # late dropouts' inputs still count
     assert result.dropped == (0, 5, 9)
-    assert not result.shares_checked  # 7 survivors, one of them late: 6 replies = t, no spare share
+    # 7 survivors, one of them late: 6 replies = t, no spare share
+    assert not result.shares_checked
     assert_within_bound(result.total, vectors, result.survivors, result.error_bound)
 
 
@@ -176,7 +184,8 @@ def test_pairwise_masks_cancel(n, modulus_bits):
     low = np.uint64(2**modulus_bits - 1)
     plain = np.sum(encoded, axis=0, dtype=np.uint64) & low
     total = np.sum(list(masked.values()), axis=0, dtype=np.uint64)
-    self_masks = np.sum([S.self_mask(state[u].b, 500, modulus_bits).astype(np.uint64) for u in range(n)], axis=0, dtype=np.uint64)
+    self_masks = np.sum([S.self_mask(state[u].b, 500, modulus_bits).astype(np.uint64)
+                         for u in range(n)], axis=0, dtype=np.uint64)
     np.testing.assert_array_equal((total - self_masks) & low, plain)
     assert np.mean((total & low) == plain) < 0.01  # the self masks alone still hide the sum
 
@@ -193,7 +202,8 @@ def test_a_masked_input_reveals_nothing_visible_about_the_input():
         assert abs(y.var() - 1 / 12) < 0.005
         if u != 1:
             assert abs(np.corrcoef(y, vectors[u])[0, 1]) < 0.05  # sd about 0.007
-        counts = np.bincount((masked[u] >> np.uint64(modulus_bits - 4)).astype(np.int64), minlength=16)
+        counts = np.bincount((masked[u] >> np.uint64(modulus_bits - 4)).astype(np.int64),
+                             minlength=16)
         chi2 = np.sum((counts - d / 16) ** 2 / (d / 16))
         assert chi2 < 60  # 15 degrees of freedom: mean 15, P(> 60) < 1e-6
 
@@ -248,11 +258,13 @@ def test_a_lying_server_recovers_an_input_from_the_stateless_replies():
     without = [u for u in everyone if u != victim]
     # 1. different lists: clients 0-2 hear that the victim survived, clients 3-5 that it dropped
     b = [S.unmasking_reply(state[u], inbox[u], keys, everyone).b_shares[victim] for u in (0, 1, 2)]
-    s = [S.unmasking_reply(state[u], inbox[u], keys, without).s_sk_shares[victim] for u in (3, 4, 5)]
+    s = [S.unmasking_reply(state[u], inbox[u], keys, without).s_sk_shares[victim]
+         for u in (3, 4, 5)]
     np.testing.assert_array_equal(recover(victim, b, s, masked[victim], keys), encoded[victim])
     # 2. the same clients asked twice (works for any t <= n - 1)
     b = [S.unmasking_reply(state[u], inbox[u], keys, everyone).b_shares[victim] for u in range(5)]
-    s = [S.unmasking_reply(state[u], inbox[u], keys, without).s_sk_shares[victim] for u in range(5)]
+    s = [S.unmasking_reply(state[u], inbox[u], keys, without).s_sk_shares[victim]
+         for u in range(5)]
     np.testing.assert_array_equal(recover(victim, b, s, masked[victim], keys), encoded[victim])
     # 3. survivors=[]: one client hands over every s-share, its own included
     reply = S.unmasking_reply(state[0], inbox[0], keys, [])
@@ -272,9 +284,11 @@ def test_different_survivor_lists_never_give_both_secrets_of_a_client(n, data):
     t = data.draw(st.integers(S.min_threshold(n), n))
     victim = data.draw(st.integers(0, n - 1))
     told_alive = data.draw(st.sets(st.integers(0, n - 1)))  # the rest hear that the victim dropped
-    extra = data.draw(st.sets(st.integers(0, n - 1)))  # other clients the server also calls dropped
+    # other clients the server also calls dropped
+    extra = data.draw(st.sets(st.integers(0, n - 1)))
     vectors = [np.full(2, float(u)) for u in range(n)]
-    clients, keys, encoded, masked = client_rounds(vectors, t, seed=data.draw(st.integers(0, 2**32)))
+    clients, keys, encoded, masked = client_rounds(vectors, t,
+                                                   seed=data.draw(st.integers(0, 2**32)))
     with_victim = [u for u in range(n) if u not in extra or u == victim]
     without_victim = [u for u in with_victim if u != victim]
     b, s = [], []
@@ -296,7 +310,8 @@ def test_asking_the_same_clients_twice_is_refused(n, data):
     t = data.draw(st.integers(S.min_threshold(n), n))
     victim = data.draw(st.integers(0, n - 1))
     vectors = [np.full(2, float(u)) for u in range(n)]
-    clients, keys, encoded, masked = client_rounds(vectors, t, seed=data.draw(st.integers(0, 2**32)))
+    clients, keys, encoded, masked = client_rounds(vectors, t,
+                                                   seed=data.draw(st.integers(0, 2**32)))
     everyone, without = list(range(n)), [u for u in range(n) if u != victim]
     first, second = (everyone, without) if data.draw(st.booleans()) else (without, everyone)
     if len(without) < t:  # the shorter list is refused outright
@@ -311,19 +326,22 @@ def test_asking_the_same_clients_twice_is_refused(n, data):
                 s += [reply.s_sk_shares[victim]] if victim in reply.s_sk_shares else []
         assert not (client.revealed_b & client.revealed_s)
     assert not (b and s)  # only one kind of share of the victim ever left the clients
-    assert answer_or_refuse(clients[0], first) is not None  # the same list again gets the same answer
+    # the same list again gets the same answer
+    assert answer_or_refuse(clients[0], first) is not None
 
 
 def test_a_second_different_list_names_the_rule():
     clients, *_ = client_rounds([np.ones(2)] * 7, 4, seed=2)
     clients[0].unmasking_reply(range(7))
-    with pytest.raises(S.ProtocolError, match=r"already answered .* would reveal both the b-share and "
-                       r"the s-share of clients \[6\] \(rules: one answer per round; never both shares"):
+    with pytest.raises(S.ProtocolError, match=r"already answered .* would reveal both the b-share "
+                       r"and the s-share of clients \[6\] \(rules: one answer per round; never "
+                       r"both shares"):
         clients[0].unmasking_reply(range(6))
 
 
 @pytest.mark.parametrize("survivors, message", [
-    ([], r"survivor list \[\] has 0 members, fewer than the threshold t = 4 \(rule: at least t survivors\)"),
+    ([], r"survivor list \[\] has 0 members, fewer than the threshold t = 4 "
+         r"\(rule: at least t survivors\)"),
     ([0, 1, 2], r"has 3 members, fewer than the threshold t = 4"),
     ([0, 0, 0, 1, 2], r"has 3 members, fewer than"),  # repeats do not count
     ([0, 1, 2, 9], r"names clients \[9\] that sent it no shares"),
@@ -337,10 +355,11 @@ def test_a_short_or_invented_survivor_list_is_refused(survivors, message):
 
 def test_client_refuses_a_threshold_of_half_or_less():
     assert [S.min_threshold(n) for n in (2, 3, 4, 7, 10, 11)] == [2, 2, 3, 4, 6, 6]
-    with pytest.raises(ValueError, match=r"threshold must be an integer between 4 and 7 \(more than half "
-                       r"of num_clients=7"):
+    with pytest.raises(ValueError, match=r"threshold must be an integer between 4 and 7 "
+                       r"\(more than half of num_clients=7"):
         S.Client(0, 7, 3)
-    with pytest.raises(ValueError, match=r"threshold must be an integer between 6 and 10 \(more than half of the 10 clients"):
+    with pytest.raises(ValueError, match=r"threshold must be an integer between 6 and 10 "
+                       r"\(more than half of the 10 clients"):
         S.secure_sum([np.ones(2)] * 10, 5)
     with pytest.raises(ValueError, match=r"client must be an integer between 0 and 6"):
         S.Client(7, 7, 4)
@@ -363,10 +382,12 @@ def test_a_changed_share_ciphertext_is_refused_with_a_message():
 def test_a_share_message_sent_to_the_wrong_client_is_refused():
     def forward_to_2(inbox):
         m = inbox[1][0]
-        inbox[2][0] = S.EncryptedShares(m.sender, 2, m.nonce, m.ciphertext)  # relabelled for client 2
+        # relabelled for client 2
+        inbox[2][0] = S.EncryptedShares(m.sender, 2, m.nonce, m.ciphertext)
 
     clients, *_ = client_rounds([np.ones(2)] * 4, 3, seed=6, tamper_inbox=forward_to_2)
-    with pytest.raises(S.ProtocolError, match=r"client 2: the share message from client 0 failed authentication"):
+    with pytest.raises(S.ProtocolError,
+                       match=r"client 2: the share message from client 0 failed authentication"):
         clients[2].unmasking_reply(range(4))
     c = S.Client(3, 4, 3)
     with pytest.raises(S.ProtocolError, match=r"client 3 was handed a share message 0 -> 1"):
@@ -386,7 +407,8 @@ def test_a_swapped_public_key_for_encryption_is_caught():
             inbox[v][u] = message
     for v in range(4):
         clients[v].receive_shares(inbox[v])
-    with pytest.raises(S.ProtocolError, match=r"client 2: the share message from client 0 failed authentication"):
+    with pytest.raises(S.ProtocolError,
+                       match=r"client 2: the share message from client 0 failed authentication"):
         clients[2].unmasking_reply(range(4))
 
 
@@ -430,7 +452,8 @@ def test_a_changed_share_in_a_reply_is_caught_when_spare_replies_exist(n, data):
     survivors = list(range(n - 1)) if late else list(range(n))
     answering = min(answering, len(survivors))
     vectors = [np.full(2, float(u)) for u in range(n)]
-    clients, keys, encoded, masked = client_rounds(vectors, t, seed=data.draw(st.integers(0, 2**32)))
+    clients, keys, encoded, masked = client_rounds(vectors, t,
+                                                   seed=data.draw(st.integers(0, 2**32)))
     masked = {u: masked[u] for u in survivors}
     replies = [clients[u].unmasking_reply(survivors) for u in survivors[:answering]]
     liar = data.draw(st.integers(0, answering - 1))
@@ -440,7 +463,8 @@ def test_a_changed_share_in_a_reply_is_caught_when_spare_replies_exist(n, data):
     delta = data.draw(st.integers(1, S.PRIME - 1))
     shares[target] = (shares[target][0], (shares[target][1] + delta) % S.PRIME)
     bad = S.UnmaskingReply(replies[liar].client, **{**{"b_shares": replies[liar].b_shares,
-                                                        "s_sk_shares": replies[liar].s_sk_shares}, field: shares})
+                                                        "s_sk_shares": replies[liar].s_sk_shares},
+                                                     field: shares})
     replies[liar] = bad
     if answering >= t + 2:
         with pytest.raises(S.ProtocolError, match=f"client {bad.client}'s share disagrees"):
@@ -483,7 +507,8 @@ def test_any_t_shares_reconstruct_and_t_minus_1_do_not(secret, n, data, seed):
 def test_shamir_rejects_bad_arguments():
     with pytest.raises(ValueError, match=r"secret must be in \[0, 2\^255 - 19\)"):
         S.shamir_share(S.PRIME, 2, 3)
-    with pytest.raises(ValueError, match=r"threshold must be an integer between 1 and 3 \(at most num_shares\), got 4"):
+    with pytest.raises(ValueError, match=r"threshold must be an integer between 1 and 3 "
+                       r"\(at most num_shares\), got 4"):
         S.shamir_share(5, 4, 3)
     with pytest.raises(TypeError, match="num_shares must be an integer >= 1, got 3.0"):
         S.shamir_share(5, 2, 3.0)
@@ -503,7 +528,8 @@ def test_shamir_rejects_bad_arguments():
     odd_step=st.booleans(),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_decoded_sum_of_encodings_is_within_the_bound(n, d, modulus_bits, exponent, odd_step, seed):
+def test_decoded_sum_of_encodings_is_within_the_bound(n, d, modulus_bits, exponent, odd_step,
+                                                      seed):
     step = 2.0**exponent * (0.7 if odd_step else 1.0)
     if S._max_units(n, modulus_bits) < 1:
         return
@@ -513,16 +539,21 @@ def test_decoded_sum_of_encodings_is_within_the_bound(n, d, modulus_bits, expone
     total = np.zeros(d, dtype=np.uint64)
     for x in vectors:
         encoded = S.encode(x, n, modulus_bits, step)
-        assert_within_bound(S.decode(encoded, modulus_bits, step), [x], [0], S._error_bound(1, modulus_bits, step))
+        assert_within_bound(S.decode(encoded, modulus_bits, step), [x], [0],
+                            S._error_bound(1, modulus_bits, step))
         total += encoded
-    assert_within_bound(S.decode(total, modulus_bits, step), vectors, range(n), S._error_bound(n, modulus_bits, step))
+    assert_within_bound(S.decode(total, modulus_bits, step), vectors, range(n),
+                        S._error_bound(n, modulus_bits, step))
 
 
 def test_encode_range_edges():
     limit = S.max_abs_value(4, 16, 2.0**-8)
     assert limit == (2**15 - 1) // 4 * 2.0**-8
-    np.testing.assert_array_equal(S.decode(S.encode([limit, -limit, 0.0], 4, 16, 2.0**-8), 16, 2.0**-8), [limit, -limit, 0.0])
-    with pytest.raises(ValueError, match=r"x\[1\] = .* outside the fixed-point range \[-31.9961, 31.9961\] allowed for num_clients=4"):
+    np.testing.assert_array_equal(
+        S.decode(S.encode([limit, -limit, 0.0], 4, 16, 2.0**-8), 16, 2.0**-8),
+        [limit, -limit, 0.0])
+    with pytest.raises(ValueError, match=r"x\[1\] = .* outside the fixed-point range "
+                       r"\[-31.9961, 31.9961\] allowed for num_clients=4"):
         S.encode([0.0, limit + 2.0**-8], 4, 16, 2.0**-8)
     assert S.encode([-1.0], 1, 8, 1.0)[0] == 255  # negatives wrap to the top of Z_{2^k}
 
@@ -543,20 +574,32 @@ GOOD = [np.zeros(3), np.ones(3), np.ones(3), np.ones(3)]
 @pytest.mark.parametrize(
     "kwargs, error, message",
     [
-        (dict(threshold=5), ValueError, r"threshold must be an integer between 3 and 4 \(more than half of the 4 clients, at most all of them\), got 5"),
+        (dict(threshold=5), ValueError,
+         r"threshold must be an integer between 3 and 4 \(more than half of the 4 clients, "
+         r"at most all of them\), got 5"),
         (dict(threshold=2), ValueError, r"threshold must be an integer between 3 and 4 .*got 2"),
         (dict(threshold=2.5), TypeError, r"threshold must be an integer between 3 and 4"),
-        (dict(threshold=3, dropouts=[0, 1]), ValueError, r"only 2 clients survived but threshold is 3; the sum cannot be recovered"),
-        (dict(threshold=3, late_dropouts=[0, 3]), ValueError, r"only 2 clients survived to the unmasking round but threshold is 3"),
-        (dict(threshold=3, key_dropouts=[0, 3]), ValueError, r"only 2 clients shared their keys but threshold is 3"),
-        (dict(threshold=3, dropouts=[4]), ValueError, r"every entry of dropouts must be an integer between 0 and 3"),
-        (dict(threshold=3, late_dropouts=[-1]), ValueError, r"every entry of late_dropouts must be an integer between 0 and 3"),
-        (dict(threshold=3, dropouts=[1], late_dropouts=[1]), ValueError, r"clients \[1\] are in both dropouts and late_dropouts"),
-        (dict(threshold=3, key_dropouts=[2], dropouts=[2]), ValueError, r"clients \[2\] are in both key_dropouts and dropouts"),
-        (dict(threshold=3, modulus_bits=7), ValueError, r"modulus_bits must be an integer between 8 and 54"),
-        (dict(threshold=3, modulus_bits=55), ValueError, r"modulus_bits must be an integer between 8 and 54 \(float64 holds"),
+        (dict(threshold=3, dropouts=[0, 1]), ValueError,
+         r"only 2 clients survived but threshold is 3; the sum cannot be recovered"),
+        (dict(threshold=3, late_dropouts=[0, 3]), ValueError,
+         r"only 2 clients survived to the unmasking round but threshold is 3"),
+        (dict(threshold=3, key_dropouts=[0, 3]), ValueError,
+         r"only 2 clients shared their keys but threshold is 3"),
+        (dict(threshold=3, dropouts=[4]), ValueError,
+         r"every entry of dropouts must be an integer between 0 and 3"),
+        (dict(threshold=3, late_dropouts=[-1]), ValueError,
+         r"every entry of late_dropouts must be an integer between 0 and 3"),
+        (dict(threshold=3, dropouts=[1], late_dropouts=[1]), ValueError,
+         r"clients \[1\] are in both dropouts and late_dropouts"),
+        (dict(threshold=3, key_dropouts=[2], dropouts=[2]), ValueError,
+         r"clients \[2\] are in both key_dropouts and dropouts"),
+        (dict(threshold=3, modulus_bits=7), ValueError,
+         r"modulus_bits must be an integer between 8 and 54"),
+        (dict(threshold=3, modulus_bits=55), ValueError,
+         r"modulus_bits must be an integer between 8 and 54 \(float64 holds"),
         (dict(threshold=3, step=0.0), ValueError, r"step must be a finite number > 0, got 0.0"),
-        (dict(threshold=3, step=float("inf")), ValueError, r"step must be a finite number > 0, got inf"),
+        (dict(threshold=3, step=float("inf")), ValueError,
+         r"step must be a finite number > 0, got inf"),
         (dict(threshold=3, step=-1.0), ValueError, r"step must be a finite number > 0"),
         (dict(threshold=3, step="0.1"), TypeError, r"step must be a finite number > 0, got '0.1'"),
     ],
@@ -574,21 +617,36 @@ def test_a_numpy_float32_step_is_accepted():
 @pytest.mark.parametrize(
     "vectors, error, message",
     [
-        ([], ValueError, r"vectors holds 0 client\(s\): secure aggregation needs at least 2 clients"),
-        ([np.zeros(3)], ValueError, r"vectors holds 1 client\(s\): secure aggregation needs at least 2 clients"),
-        ([np.zeros(3), np.zeros(3), np.zeros(2)], ValueError, r"same length: vectors\[0\] has length 3, vectors\[2\] has length 2"),
-        ([np.zeros(0), np.zeros(0)], ValueError, r"vectors\[0\] must be a non-empty 1-D vector, got shape \(0,\)"),
-        ([np.zeros((2, 2)), np.zeros((2, 2))], ValueError, r"vectors\[0\] must be a non-empty 1-D vector, got shape \(2, 2\)"),
-        ([np.zeros(3), [0.0, np.nan, 0.0]], ValueError, r"vectors\[1\]: x\[1\] = nan is not finite"),
-        ([np.zeros(3), [0.0, 0.0, -np.inf]], ValueError, r"vectors\[1\]: x\[2\] = -inf is not finite"),
-        ([np.zeros(3), [0.0, 0.0, 2e4]], ValueError, r"vectors\[1\]: x\[2\] = 20000.0 is outside the fixed-point range \[-16384, 16384\] allowed for num_clients=2, modulus_bits=32"),
-        ([np.zeros(3), np.array([0, 1j, 0])], TypeError, r"vectors\[1\] must hold real numbers, got dtype complex128"),
+        ([], ValueError,
+         r"vectors holds 0 client\(s\): secure aggregation needs at least 2 clients"),
+        ([np.zeros(3)], ValueError,
+         r"vectors holds 1 client\(s\): secure aggregation needs at least 2 clients"),
+        ([np.zeros(3), np.zeros(3), np.zeros(2)], ValueError,
+         r"same length: vectors\[0\] has length 3, vectors\[2\] has length 2"),
+        ([np.zeros(0), np.zeros(0)], ValueError,
+         r"vectors\[0\] must be a non-empty 1-D vector, got shape \(0,\)"),
+        ([np.zeros((2, 2)), np.zeros((2, 2))], ValueError,
+         r"vectors\[0\] must be a non-empty 1-D vector, got shape \(2, 2\)"),
+        ([np.zeros(3), [0.0, np.nan, 0.0]], ValueError,
+         r"vectors\[1\]: x\[1\] = nan is not finite"),
+        ([np.zeros(3), [0.0, 0.0, -np.inf]], ValueError,
+         r"vectors\[1\]: x\[2\] = -inf is not finite"),
+        ([np.zeros(3), [0.0, 0.0, 2e4]], ValueError,
+         r"vectors\[1\]: x\[2\] = 20000.0 is outside the fixed-point range \[-16384, 16384\] "
+         r"allowed for num_clients=2, modulus_bits=32"),
+        ([np.zeros(3), np.array([0, 1j, 0])], TypeError,
+         r"vectors\[1\] must hold real numbers, got dtype complex128"),
         ([np.zeros(3), [0, 0, 1 + 2j, ]], TypeError, r"vectors\[1\] must hold real numbers"),
-        ([np.zeros(3), ["a", "b", "c"]], TypeError, r"vectors\[1\] must hold real numbers, got dtype <U1"),
-        ([np.zeros(1), [2**53 + 1]], ValueError, r"vectors\[1\]\[0\] = 9007199254740993 is an integer beyond 2\^53"),
-        ([np.zeros(1), [2**70]], ValueError, r"vectors\[1\]\[0\] = 1180591620717411303424 is an integer beyond 2\^53"),
-        ([np.zeros(1), np.array([-(2**53) - 1], np.int64)], ValueError, r"vectors\[1\]\[0\] = -9007199254740993 is an integer beyond"),
-        ([np.zeros(1), np.array([2**63], np.uint64)], ValueError, r"vectors\[1\]\[0\] = 9223372036854775808 is an integer beyond"),
+        ([np.zeros(3), ["a", "b", "c"]], TypeError,
+         r"vectors\[1\] must hold real numbers, got dtype <U1"),
+        ([np.zeros(1), [2**53 + 1]], ValueError,
+         r"vectors\[1\]\[0\] = 9007199254740993 is an integer beyond 2\^53"),
+        ([np.zeros(1), [2**70]], ValueError,
+         r"vectors\[1\]\[0\] = 1180591620717411303424 is an integer beyond 2\^53"),
+        ([np.zeros(1), np.array([-(2**53) - 1], np.int64)], ValueError,
+         r"vectors\[1\]\[0\] = -9007199254740993 is an integer beyond"),
+        ([np.zeros(1), np.array([2**63], np.uint64)], ValueError,
+         r"vectors\[1\]\[0\] = 9223372036854775808 is an integer beyond"),
     ],
 )
 def test_bad_vectors_raise(vectors, error, message):
@@ -600,13 +658,15 @@ def test_share_keys_needs_ids_0_to_n_minus_1():
     randbytes = random.Random(1).randbytes
     me, _ = S.advertise_keys(0, randbytes)
     keys = {u: S.advertise_keys(u, randbytes)[1] for u in (0, 1, 5)}
-    with pytest.raises(ValueError, match=r"keys must map the client ids 0..n-1, including this client \(0\).*got ids \[0, 1, 5\]"):
+    with pytest.raises(ValueError, match=r"keys must map the client ids 0..n-1, "
+                       r"including this client \(0\).*got ids \[0, 1, 5\]"):
         S.share_keys(me, keys, 2)
 
 
 def test_masked_input_collection_needs_an_encoded_vector():
     state, keys, *_ = stateless_rounds([np.ones(3)] * 3, 2, seed=1)
-    with pytest.raises(TypeError, match=r"x must be an encoded vector .* got dtype float64; call encode"):
+    with pytest.raises(TypeError,
+                       match=r"x must be an encoded vector .* got dtype float64; call encode"):
         S.masked_input_collection(state[0], np.ones(3), keys, 32)
     with pytest.raises(ValueError, match=r"x must hold integers in \[0, 2\^8\)"):
         S.masked_input_collection(state[0], np.array([256], np.uint64), keys, 8)
@@ -638,8 +698,8 @@ def test_byte_counts_match_a_hand_computation():
 def test_byte_counts_with_dropouts_and_odd_bit_widths():
     # 7 clients, 10 values, k = 20 -> 200 bits = 25 bytes; client 6 drops after AdvertiseKeys,
     # client 2 before sending its masked input, client 3 before Unmasking.
-    result = S.secure_sum([np.ones(10)] * 7, 4, dropouts=[2], seed=0, late_dropouts=[3], key_dropouts=[6],
-                          modulus_bits=20, step=2.0**-4)
+    result = S.secure_sum([np.ones(10)] * 7, 4, dropouts=[2], seed=0, late_dropouts=[3],
+                          key_dropouts=[6], modulus_bits=20, step=2.0**-4)
     assert result.plain_bytes == 25
     assert result.bytes_sent[0] == S.ByteCount(64, 6 * 104, 25, 6 * 32)  # 5 b-shares, 1 s-share
     assert result.bytes_sent[2] == S.ByteCount(64, 6 * 104, 0, 0)
@@ -652,8 +712,11 @@ def test_counted_sizes_are_the_real_message_sizes():
     state, keys, inbox, _, masked = stateless_rounds([np.ones(10)] * 3, 2, seed=9)
     assert all(len(k.c_pk) == len(k.s_pk) == S.PUBLIC_KEY_BYTES for k in keys.values())
     for message in inbox[0].values():
-        assert S.ID_BYTES + len(message.nonce) + len(message.ciphertext) == S.SHARE_MESSAGE_BYTES == 104
-    assert all(0 <= y < S.PRIME for reply in [S.unmasking_reply(state[0], inbox[0], keys, [0, 1, 2])] for _, y in reply.b_shares.values())
+        assert (S.ID_BYTES + len(message.nonce) + len(message.ciphertext)
+                == S.SHARE_MESSAGE_BYTES == 104)
+    assert all(0 <= y < S.PRIME
+               for reply in [S.unmasking_reply(state[0], inbox[0], keys, [0, 1, 2])]
+               for _, y in reply.b_shares.values())
     assert all(int(y.max()) < 2**32 for y in masked.values())  # fits the 32 bits counted per value
 
 
