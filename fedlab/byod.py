@@ -285,7 +285,8 @@ def check_for_training(tables: ClientTables, *, test_fraction: float, min_client
     for name, rows in zip(tables.client_names, tables.num_rows):
         num_test = int(round(test_fraction * rows))
         if num_test == 0 or num_test == rows:
-            raise ValueError(f"{name} has {rows} rows: with test_fraction={test_fraction} it would "
-                             f"keep {num_test} for testing and {rows - num_test} for training; "
-                             "each client needs both (raise min_rows or change test_fraction)")
+            raise ValueError(
+                f"{name} has {rows} rows: with test_fraction={test_fraction} it would "
+                f"keep {num_test} for testing and {rows - num_test} for training; "
+                "each client needs both (raise min_rows or change test_fraction)")
     return len(counts)

@@ -55,7 +55,8 @@ def load_dataset(
     digest = hashlib.sha256(blob).hexdigest()
     if digest != entry["sha256"]:
         raise ValueError(
-            f"{path} is corrupted: its sha256 is {digest}, the manifest expects {entry['sha256']}; "
+            f"{path} is corrupted: its sha256 is {digest}, "
+            f"the manifest expects {entry['sha256']}; "
             "restore it with `git checkout -- data/`"
         )
     header = blob.split(b"\n", 1)[0].decode().split(",")

@@ -1,4 +1,5 @@
-"""What a single client's model update gives away: taught in `notebooks/04_secure_aggregation.ipynb`.
+"""What a single client's model update gives away: taught in
+`notebooks/04_secure_aggregation.ipynb`.
 
 For a linear or softmax-regression layer `logits = x @ W + b` trained on ONE example, the
 gradient of the loss is `dL/dW = outer(x, dL/db)`: every column of the weight gradient is the
@@ -45,7 +46,8 @@ def reconstruct_input(grad_weights, grad_bias, min_abs_bias_grad: float = 1e-12)
 
 
 def labels_in_update(grad_bias, tolerance: float = 0.0) -> np.ndarray:
-    """Classes whose bias gradient is negative: each is a label of the batch (softmax cross-entropy).
+    """Classes whose bias gradient is negative: each is a label of the batch (softmax
+    cross-entropy).
 
     Every class it returns is present in the batch; a present class can be missed when the model
     already predicts it confidently (see the module docstring).

@@ -57,7 +57,8 @@ def plot_curves(
         target = check_number("target", target, why=" or None")
     styles = {} if styles is None else styles
     if not isinstance(styles, Mapping):
-        raise ValueError(f"styles must be a dict of label -> plot keywords or None, got {styles!r}")
+        raise ValueError("styles must be a dict of label -> plot keywords or None, "
+                         f"got {styles!r}")
     unknown = sorted(str(label) for label in styles if str(label) not in arrays)
     if unknown:
         raise ValueError(f"styles must name labels of curves; unknown: {unknown}")

@@ -55,7 +55,8 @@ class CheckpointError(ValueError):
     """A saved program state that cannot be used: unreadable, or saved by another model."""
 
 
-def select_clients(num_clients: int, clients_per_round: int, round_num: int, seed: int) -> list[int]:
+def select_clients(num_clients: int, clients_per_round: int, round_num: int,
+                   seed: int) -> list[int]:
     """The cohort of round `round_num`: `clients_per_round` distinct clients, sorted.
 
     A pure function of its arguments (`np.random.default_rng([seed, round_num])`), so a program

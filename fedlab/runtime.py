@@ -77,7 +77,8 @@ def _guard_tff_workers() -> None:
 
     if getattr(executor_factory.subprocess, "Popen", None) is _WorkerPopen:
         return
-    executor_factory.subprocess = types.SimpleNamespace(**{**vars(subprocess), "Popen": _WorkerPopen})
+    executor_factory.subprocess = types.SimpleNamespace(
+        **{**vars(subprocess), "Popen": _WorkerPopen})
     executor_factory.os = types.SimpleNamespace(**{**vars(os), "kill": _kill_if_running})
     atexit.register(stop_workers)
 

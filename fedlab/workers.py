@@ -78,9 +78,10 @@ but no address flag: it listens on every interface of its host, not only 127.0.0
 firewall; across hosts, reach a worker through an SSH tunnel
 (`ssh -N -L 8000:127.0.0.1:8000 host`, then target "127.0.0.1:8000").
 
-Workers started here die with the process that started them (`fedlab._processes.die_with_parent`: the
-kernel sends SIGKILL even if this process is killed), and are stopped on leaving the `with`
-block, at normal interpreter exit (atexit) and by :meth:`LocalWorkers.stop`.
+Workers started here die with the process that started them
+(`fedlab._processes.die_with_parent`: the kernel sends SIGKILL even if this process is killed),
+and are stopped on leaving the `with` block, at normal interpreter exit (atexit) and by
+:meth:`LocalWorkers.stop`.
 """
 
 from __future__ import annotations
@@ -251,7 +252,8 @@ class LocalWorkers:
                 port = _pick_port()
                 out = None if self.verbose else subprocess.DEVNULL
                 proc = subprocess.Popen(
-                    _launch_args(binary, f"--port={port}", "--max_concurrent_computation_calls=-1"),
+                    _launch_args(binary, f"--port={port}",
+                                 "--max_concurrent_computation_calls=-1"),
                     stdout=out, stderr=out, stdin=subprocess.DEVNULL, env=_launch_env(),
                     cwd=None if self.site_dirs is None else self.site_dirs[i])
                 self.procs.append(proc)
@@ -417,7 +419,8 @@ def make_context(target: str, asynchronous: bool, *, lost_after: float = LOST_AF
         return executor
 
     factory = tff.framework.ResourceManagingExecutorFactory(executor_stack_fn=stack_fn)
-    cls = tff.framework.AsyncExecutionContext if asynchronous else tff.framework.SyncExecutionContext
+    cls = (tff.framework.AsyncExecutionContext if asynchronous
+           else tff.framework.SyncExecutionContext)
     return cls(executor_fn=factory,
                compiler_fn=tff.backends.native.desugar_and_transform_to_native,
                transform_args=tensorflow_computation.transform_args,
