@@ -1,4 +1,5 @@
-"""fedlab.byod: a folder of clients' CSV files loads, bad files are refused clearly, reports are written."""
+"""fedlab.byod: a folder of clients' CSV files loads, bad files are refused clearly, reports are
+written."""
 
 from __future__ import annotations
 
@@ -91,7 +92,8 @@ def test_folder_is_a_file(tmp_path):
 
 def test_folder_without_csv_files(tmp_path):
     (tmp_path / "notes.txt").write_text("hello")
-    with pytest.raises(FileNotFoundError, match=r"no CSV files \(\*\.csv\) in folder .*notes\.txt"):
+    with pytest.raises(FileNotFoundError,
+                       match=r"no CSV files \(\*\.csv\) in folder .*notes\.txt"):
         byod.load_client_csvs(tmp_path, "label")
 
 
@@ -109,7 +111,8 @@ def test_mismatched_columns_name_the_file_and_the_columns(good):
 
 def test_missing_label_column(good):
     write(good, "c.csv", "age,size,Label\n1,2,0\n3,4,1\n5,6,0\n")
-    with pytest.raises(ValueError, match=r"c\.csv has no label column 'label' \(did you mean 'Label'\?\)"):
+    with pytest.raises(ValueError,
+                       match=r"c\.csv has no label column 'label' \(did you mean 'Label'\?\)"):
         byod.load_client_csvs(good, "label", min_rows=3)
 
 
@@ -133,7 +136,8 @@ def test_blank_file_has_no_header(good):
 
 def test_non_numeric_value_names_file_line_column_and_value(good):
     write(good, "c.csv", HEADER + "1,2,0\n3,large,1\n5,6,0\n")
-    with pytest.raises(ValueError, match=r"c\.csv, line 3, column 'size': 'large' is not a number"):
+    with pytest.raises(ValueError,
+                       match=r"c\.csv, line 3, column 'size': 'large' is not a number"):
         byod.load_client_csvs(good, "label", min_rows=3)
 
 
@@ -185,7 +189,8 @@ def test_a_label_without_features(tmp_path):
 
 def test_ragged_row(good):
     write(good, "c.csv", HEADER + "1,2,0\n3,4\n5,6,0\n")
-    with pytest.raises(ValueError, match=r"c\.csv, line 3: 2 values, but the header has 3 columns"):
+    with pytest.raises(ValueError,
+                       match=r"c\.csv, line 3: 2 values, but the header has 3 columns"):
         byod.load_client_csvs(good, "label", min_rows=3)
 
 
@@ -225,7 +230,8 @@ def test_min_rows_must_be_an_integer(good):
 
 def test_shipped_hospitals_match_the_manifest():
     entry = json.loads((data.DATA_DIR / "MANIFEST.json").read_text())["derived"]["hospitals"]
-    assert entry["licence"].startswith("CC BY 4.0") and "Breast Cancer Wisconsin" in entry["source"]
+    assert (entry["licence"].startswith("CC BY 4.0")
+            and "Breast Cancer Wisconsin" in entry["source"])
     assert sorted(p.name for p in HOSPITALS.glob("*.csv")) == sorted(entry["files"])
     for name, info in entry["files"].items():
         blob = (HOSPITALS / name).read_bytes()
@@ -256,7 +262,8 @@ def test_hospitals_copy_with_a_broken_file_is_refused(tmp_path):
     path = tmp_path / "hospitals" / "hospital_c.csv"
     header, first, *rest = path.read_text().splitlines(keepends=True)
     path.write_text(header + first.rsplit(",", 1)[0] + ",B\n" + "".join(rest))
-    with pytest.raises(ValueError, match=r"hospital_c\.csv, line 2, column 'malignant': 'B' is not a number"):
+    with pytest.raises(ValueError, match=r"hospital_c\.csv, line 2, column 'malignant': "
+                                         r"'B' is not a number"):
         byod.load_client_csvs(tmp_path / "hospitals", "malignant")
 
 
@@ -265,7 +272,8 @@ def test_hospitals_copy_with_a_broken_file_is_refused(tmp_path):
 
 def three_clients(tmp_path, labels=((0, 1, 0, 1), (1, 2, 1, 2), (0, 2, 0, 2))):
     for k, ys in enumerate(labels):
-        write(tmp_path, f"c{k}.csv", HEADER + "".join(f"{i},{i * k},{y}\n" for i, y in enumerate(ys)))
+        write(tmp_path, f"c{k}.csv",
+              HEADER + "".join(f"{i},{i * k},{y}\n" for i, y in enumerate(ys)))
     return byod.load_client_csvs(tmp_path, "label", min_rows=1)
 
 
@@ -283,14 +291,16 @@ def test_check_for_training_refuses_a_client_without_test_rows(tmp_path):
     tables = three_clients(tmp_path, labels=((0, 1, 0, 1), (1, 0)))
     with pytest.raises(ValueError, match=r"c1 has 2 rows: with test_fraction=0.2 it would keep 0"):
         byod.check_for_training(tables, test_fraction=0.2)
-    with pytest.raises(ValueError, match=r"c0 has 4 rows: .* keep 4 for testing and 0 for training"):
+    with pytest.raises(ValueError,
+                       match=r"c0 has 4 rows: .* keep 4 for testing and 0 for training"):
         byod.check_for_training(tables, test_fraction=0.9)
 
 
 def test_check_for_training_refuses_too_few_clients_and_regression(tmp_path):
     write(tmp_path, "only.csv", HEADER + "1,2,0\n3,4,1\n5,6,0\n")
     tables = byod.load_client_csvs(tmp_path, "label", min_rows=1)
-    with pytest.raises(ValueError, match=r"1 client\(s\) \(only\); a federation here needs at least"):
+    with pytest.raises(ValueError,
+                       match=r"1 client\(s\) \(only\); a federation here needs at least"):
         byod.check_for_training(tables, test_fraction=0.4)
     assert byod.check_for_training(tables, test_fraction=0.4, min_clients=1) == 2
     regression = byod.load_client_csvs(tmp_path, "label", task="regression", min_rows=1)
@@ -299,7 +309,8 @@ def test_check_for_training_refuses_too_few_clients_and_regression(tmp_path):
 
 
 @pytest.mark.parametrize("kwargs, error, message", [
-    ({"test_fraction": 0}, ValueError, r"test_fraction must be a finite number in \(0, 1\), got 0.0"),
+    ({"test_fraction": 0}, ValueError,
+     r"test_fraction must be a finite number in \(0, 1\), got 0.0"),
     ({"test_fraction": 1.0}, ValueError, r"test_fraction must be a finite number in \(0, 1\)"),
     ({"test_fraction": True}, TypeError, r"test_fraction must be a finite number in \(0, 1\)"),
     ({"test_fraction": "0.3"}, TypeError, r"test_fraction must be a finite number in \(0, 1\)"),
@@ -376,7 +387,7 @@ def test_capstone_runs_to_the_end_on_other_data_and_reports_its_findings(tmp_pat
     code = [cell for cell in nb.cells if cell.cell_type == "code"]
     assert all(cell.execution_count for cell in code), "a cell did not run"
     printed = "\n".join(out.get("text", "") for cell in code for out in cell.outputs)
-    assert f"6 clients, 12 features, 3 classes, label 'outcome'" in printed
+    assert "6 clients, 12 features, 3 classes, label 'outcome'" in printed
     assert "not private" not in printed.lower()  # the default: a secret seed, real noise
 
     text = (work / "capstone_report" / "report.md").read_text()

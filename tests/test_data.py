@@ -40,7 +40,8 @@ def data_copy(tmp_path):
 
 
 def test_unknown_name_lists_the_choices():
-    with pytest.raises(ValueError, match=r"name must be one of \['breast_cancer', 'diabetes', 'digits'\]"):
+    with pytest.raises(ValueError,
+                       match=r"name must be one of \['breast_cancer', 'diabetes', 'digits'\]"):
         data.load_dataset("mnist")
 
 

@@ -18,16 +18,19 @@ def _softmax_gradients(x, y, weights, bias):
 
 
 @settings(max_examples=50, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), num_features=st.integers(1, 80), num_classes=st.integers(2, 12))
+@given(seed=st.integers(0, 2**32 - 1), num_features=st.integers(1, 80),
+       num_classes=st.integers(2, 12))
 def test_one_example_is_recovered_exactly(seed, num_features, num_classes):
     rng = np.random.default_rng(seed)
     x = rng.uniform(0, 1, (1, num_features))
     y = rng.integers(0, num_classes, 1)
     grad_w, grad_b = _softmax_gradients(x, y, rng.normal(0, 0.1, (num_features, num_classes)),
                                         rng.normal(0, 0.1, num_classes))
-    np.testing.assert_allclose(leakage.reconstruct_input(grad_w, grad_b), x[0], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(leakage.reconstruct_input(grad_w, grad_b), x[0],
+                               rtol=1e-9, atol=1e-12)
     # A plain SGD delta works as well: the learning rate cancels.
-    np.testing.assert_allclose(leakage.reconstruct_input(-0.3 * grad_w, -0.3 * grad_b), x[0], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(leakage.reconstruct_input(-0.3 * grad_w, -0.3 * grad_b), x[0],
+                               rtol=1e-9, atol=1e-12)
 
 
 def test_a_batch_is_not_recovered_but_its_labels_are():

@@ -62,7 +62,8 @@ def test_bad_curves_are_rejected(curves, match):
 
 
 def test_styles_apply_to_the_named_curves():
-    ax = plots.plot_curves({"a": [1, 2], "b": [2, 1]}, "x", "y", styles={"b": {"color": "red", "ls": ":"}})
+    ax = plots.plot_curves({"a": [1, 2], "b": [2, 1]}, "x", "y",
+                           styles={"b": {"color": "red", "ls": ":"}})
     a, b = ax.get_lines()
     assert b.get_color() == "red" and b.get_linestyle() == ":"
     assert a.get_linestyle() == "-"

@@ -90,7 +90,8 @@ def test_select_clients_is_a_pure_function_of_the_round():
 
 @pytest.mark.parametrize("kwargs, error, match", [
     (dict(num_clients=0), ValueError, "num_clients must be an integer >= 1, got 0"),
-    (dict(clients_per_round=21), ValueError, "clients_per_round must be an integer between 1 and 20"),
+    (dict(clients_per_round=21), ValueError,
+     "clients_per_round must be an integer between 1 and 20"),
     (dict(round_num=0), ValueError, "round_num must be an integer >= 1, got 0"),
     (dict(seed=-1), ValueError, "seed must be an integer >= 0, got -1"),
     (dict(round_num=1.5), TypeError, "round_num must be an integer >= 1, got 1.5"),

@@ -158,8 +158,8 @@ def test_second_setup_replaces_the_worker():
         """
     )
     code += "import gc; del mean; gc.collect()\n"  # runs TFF's finalizer for the first worker
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180,
-                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=180, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
     assert proc.returncode == 0, proc.stderr[-2000:]
     pids = _worker_pids(proc.stdout.splitlines()[-1])
     assert len(pids) == 2 and _gone(pids)
@@ -207,7 +207,8 @@ def test_tensorflow_logs_only_errors_in_an_interactive_session():
     code = ("import logging, sys\nsys.ps1 = '>>> '\nfrom fedlab import runtime\n"
             "runtime.setup(seed=0, verbose=False)\nimport tensorflow as tf\n"
             "print('LEVEL', logging.getLevelName(tf.get_logger().level))")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=180)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "LEVEL ERROR" in proc.stdout.splitlines()
 
