@@ -42,11 +42,16 @@ def test_epsilon_moves_the_right_way():
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        (dict(noise_multiplier=-0.5), ValueError, "noise_multiplier must be a finite number >= 0, got -0.5"),
-        (dict(noise_multiplier=float("nan")), ValueError, "noise_multiplier must be a finite number >= 0, got nan"),
-        (dict(noise_multiplier="1"), TypeError, "noise_multiplier must be a finite number >= 0, got '1'"),
-        (dict(sampling_rate=0.0), ValueError, r"sampling_rate must be a finite number in \(0, 1\], got 0.0"),
-        (dict(sampling_rate=1.5), ValueError, r"sampling_rate must be a finite number in \(0, 1\], got 1.5"),
+        (dict(noise_multiplier=-0.5), ValueError,
+         "noise_multiplier must be a finite number >= 0, got -0.5"),
+        (dict(noise_multiplier=float("nan")), ValueError,
+         "noise_multiplier must be a finite number >= 0, got nan"),
+        (dict(noise_multiplier="1"), TypeError,
+         "noise_multiplier must be a finite number >= 0, got '1'"),
+        (dict(sampling_rate=0.0), ValueError,
+         r"sampling_rate must be a finite number in \(0, 1\], got 0.0"),
+        (dict(sampling_rate=1.5), ValueError,
+         r"sampling_rate must be a finite number in \(0, 1\], got 1.5"),
         (dict(num_rounds=0), ValueError, "num_rounds must be an integer >= 1, got 0"),
         (dict(num_rounds=2.5), TypeError, "num_rounds must be an integer >= 1, got 2.5"),
         (dict(delta=0.0), ValueError, r"delta must be a finite number in \(0, 1\), got 0.0"),
@@ -65,7 +70,9 @@ def test_fixed_cohort_matches_dp_accounting_written_out():
     accountant = dp_accounting.rdp.RdpAccountant(
         neighboring_relation=dp_accounting.NeighboringRelation.REPLACE_ONE)
     accountant.compose(dp_accounting.SelfComposedDpEvent(
-        dp_accounting.SampledWithoutReplacementDpEvent(100, 10, dp_accounting.GaussianDpEvent(0.5)), 12))
+        dp_accounting.SampledWithoutReplacementDpEvent(100, 10,
+                                                       dp_accounting.GaussianDpEvent(0.5)),
+        12))
     # z = 1 on the add-or-remove sensitivity S is z = 0.5 on the replace-one sensitivity 2 S.
     assert dp.compute_epsilon_fixed_cohort(1.0, 100, 10, 12, 1e-5) == accountant.get_epsilon(1e-5)
 
@@ -92,12 +99,15 @@ def test_fixed_cohort_epsilon_moves_the_right_way():
     "kwargs, error, match",
     [
         (dict(noise_multiplier=-1.0), ValueError, "noise_multiplier must be a finite number >= 0"),
-        (dict(noise_multiplier=None), TypeError, "noise_multiplier must be a finite number >= 0, got None"),
+        (dict(noise_multiplier=None), TypeError,
+         "noise_multiplier must be a finite number >= 0, got None"),
         (dict(num_clients=0), ValueError, "num_clients must be an integer >= 1, got 0"),
         (dict(num_clients=100.0), TypeError, "num_clients must be an integer >= 1, got 100.0"),
-        (dict(clients_per_round=0), ValueError, "clients_per_round must be an integer between 1 and 100"),
+        (dict(clients_per_round=0), ValueError,
+         "clients_per_round must be an integer between 1 and 100"),
         (dict(clients_per_round=101), ValueError,
-         r"clients_per_round must be an integer between 1 and 100 \(at most num_clients\), got 101"),
+         r"clients_per_round must be an integer between 1 and 100 "
+         r"\(at most num_clients\), got 101"),
         (dict(num_rounds=0), ValueError, "num_rounds must be an integer >= 1, got 0"),
         (dict(num_rounds=True), TypeError, "num_rounds must be an integer >= 1, got True"),
         (dict(delta=1.5), ValueError, r"delta must be a finite number in \(0, 1\), got 1.5"),

@@ -6,7 +6,6 @@ import pytest
 
 from fedlab import report
 
-
 PER_CLIENT = {"a": {"alone": 0.9, "federated": 0.95}, "b": {"alone": 0.8, "federated": 0.93}}
 GLOBAL = {"alone": 0.85, "federated": 0.94}
 HISTORY = {"federated": [0.7, 0.9, 0.94]}

@@ -40,7 +40,8 @@ def test_make_lab_serves_the_notebooks(tmp_path):
         names = {item["name"] for item in listing["content"]}
         expected = {path.name for path in (ROOT / "notebooks").glob("*.ipynb")}
         assert expected and expected <= names
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/lab?token={token}", timeout=10) as page:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/lab?token={token}",
+                                    timeout=10) as page:
             assert page.status == 200 and b"JupyterLab" in page.read()
     finally:
         try:

@@ -14,8 +14,9 @@ import json
 import re
 from pathlib import Path
 
-import course
 import pytest
+
+import course
 
 ROOT = Path(__file__).resolve().parent.parent
 TITLE = re.compile(r"^# (\d\d) · (.+)$")

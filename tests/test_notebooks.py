@@ -12,8 +12,15 @@ import re
 
 import pytest
 
-from notebook_checks import (REASON_PREFIX, ROOT, code_cells, compared_share, course_notebooks,
-                             is_compared, source)
+from notebook_checks import (
+    REASON_PREFIX,
+    ROOT,
+    code_cells,
+    compared_share,
+    course_notebooks,
+    is_compared,
+    source,
+)
 
 NOTEBOOKS = course_notebooks()
 LESSONS = [p for p in NOTEBOOKS if p.parent.name == "notebooks"]
@@ -38,8 +45,10 @@ def test_there_are_notebooks():
 def test_every_notebook_file_is_a_lesson_or_a_solution():
     """tools/course.py finds the notebooks by their names: a notebook named otherwise would escape
     the checks here, the student edition and the book, while nbval still ran it."""
-    found = {p for p in (ROOT / "notebooks").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts}
-    assert found == set(NOTEBOOKS), sorted(str(p.relative_to(ROOT)) for p in found ^ set(NOTEBOOKS))
+    found = {p for p in (ROOT / "notebooks").rglob("*.ipynb")
+             if ".ipynb_checkpoints" not in p.parts}
+    assert found == set(NOTEBOOKS), sorted(str(p.relative_to(ROOT))
+                                           for p in found ^ set(NOTEBOOKS))
     assert [p.name[:2] for p in LESSONS] == [f"{n:02d}" for n in range(len(LESSONS))]
     assert [p.name[:2] for p in NOTEBOOKS if p.parent.name == "solutions"] == [
         p.name[:2] for p in LESSONS], "one solutions notebook per lesson, named NN_solutions.ipynb"
@@ -50,7 +59,8 @@ def test_stored_as_run_top_to_bottom_in_a_fresh_kernel(path):
     nb = json.loads(path.read_text())
     assert nb["metadata"]["kernelspec"]["name"] == "python3"
     counts = [cell["execution_count"] for cell in code_cells(path)]
-    assert counts == list(range(1, len(counts) + 1)), "restart the kernel and run all (make execute)"
+    assert counts == list(range(1, len(counts) + 1)), \
+        "restart the kernel and run all (make execute)"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
@@ -78,7 +88,8 @@ def test_outputs_are_short_and_quiet(path):
             if out["output_type"] != "stream":
                 continue
             text = "".join(out["text"])
-            assert out["name"] == "stdout", f"stderr output (log noise?) in:\n{source(cell)}\n{text}"
+            assert out["name"] == "stdout", \
+                f"stderr output (log noise?) in:\n{source(cell)}\n{text}"
             assert len(text.splitlines()) <= MAX_STREAM_LINES, f"long output in:\n{source(cell)}"
             assert not re.search(r"Traceback|WARNING|\d+%\|", text), f"noise in:\n{text}"
         for out in cell["outputs"]:
@@ -130,8 +141,8 @@ def test_links_to_notebooks_resolve(path):
 
 # A stored output must not show where the notebook happened to run: a user's home, the
 # repository's folder, a temporary folder, or an installed package (a traceback lists them all).
-MACHINE_PATH = re.compile(r"(?<![\w.])/(?:work|home|tmp|root|usr|opt|var|private|Users)/|site-packages|"
-                          r"dist-packages|\b[A-Z]:\\Users\\")
+MACHINE_PATH = re.compile(r"(?<![\w.])/(?:work|home|tmp|root|usr|opt|var|private|Users)/|"
+                          r"site-packages|dist-packages|\b[A-Z]:\\Users\\")
 
 
 def _output_texts(cell):

@@ -31,7 +31,8 @@ def test_tff_types_count_the_member_once():
     assert payload.tensor_bytes(tff.FederatedType(weights, tff.CLIENTS)) == 2600
     assert payload.tensor_bytes(tf.zeros([3, 4], tf.int32)) == 48
     state_type = tff.FederatedType(
-        tff.StructType([("weights", weights), ("round_num", tff.TensorType(np.int32))]), tff.SERVER)
+        tff.StructType([("weights", weights), ("round_num", tff.TensorType(np.int32))]),
+        tff.SERVER)
     assert payload.tensor_bytes(state_type) == 2600 + 4  # the weights and round_num
 
 

@@ -85,7 +85,8 @@ def test_the_edition_holds_the_lessons_and_no_answers(editions, outputs):
     assert not (out / "solutions").exists()
     for path in sorted(out.glob("*.ipynb")):
         text = path.read_text()
-        assert not re.search(r"solution", text, re.IGNORECASE), f"{path.name} mentions the solutions"
+        assert not re.search(r"solution", text, re.IGNORECASE), \
+            f"{path.name} mentions the solutions"
         exercises = [_source(c) for c in _cells(path) if "## Exercises" in _source(c)]
         assert len(exercises) == 1 and NO_ANSWERS in exercises[0], path.name
 
