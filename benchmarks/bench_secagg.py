@@ -11,11 +11,12 @@ What one cell measures: one call of `secure_sum` over N random float vectors of 
 its time split by protocol round. The rounds are timed by wrapping the module's round
 functions (`advertise_keys`, `share_keys`, `masked_input_collection`, `unmasking_reply`,
 `unmasking`) for the duration of the call; `secure_sum` itself is unchanged (its
-`secagg.Client` objects call those same module functions, so the wrappers see every call). "masking" is
-round 2, MaskedInputCollection, summed over all N clients: each client expands N - 1 pairwise
-seeds and its own self-mask seed with the AES-CTR PRG. Bytes are what `secure_sum` counts per
-client (`SecureSumResult.bytes_sent`), and the expansion factor is the bytes sent by a client
-that takes part in every round over the bytes of its vector sent in the clear (D * 32 bits).
+`secagg.Client` objects call those same module functions, so the wrappers see every call).
+"masking" is round 2, MaskedInputCollection, summed over all N clients: each client expands
+N - 1 pairwise seeds and its own self-mask seed with the AES-CTR PRG. Bytes are what
+`secure_sum` counts per client (`SecureSumResult.bytes_sent`), and the expansion factor is the
+bytes sent by a client that takes part in every round over the bytes of its vector sent in the
+clear (D * 32 bits).
 
 Cost model (seconds; c_* measured by :func:`calibrate` on this machine):
     advertise  N * c_keygen

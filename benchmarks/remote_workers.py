@@ -81,7 +81,8 @@ def print_table(records: list[dict]) -> None:
             print(f"{r['implementation']:13s} {r.get('workers', '?')!s:>7s} "
                   f"{r.get('mode', '?'):10s} {r['status']}: {r.get('reason', '')}")
             continue
-        ratio = f"{r['seconds_per_round'] / base:10.2f}" if base and r["seconds_per_round"] else " " * 10
+        ratio = (f"{r['seconds_per_round'] / base:10.2f}" if base and r["seconds_per_round"]
+                 else " " * 10)
         print(f"{r['implementation']:13s} {r['workers']:7d} {r['mode']:10s} "
               f"{r['clients_per_round']:13d} {r['seconds_per_round']:8.3f} {ratio} "
               f"{r['peak_rss_mb']:11.0f}")

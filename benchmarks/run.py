@@ -181,7 +181,8 @@ def bench_rounds(args, tmp: Path) -> list[dict]:
                                        if floor and rec["seconds_per_round"] else None)
             if "bare_tf" in weights and impl in weights:
                 rec["max_abs_diff_vs_bare_tf"] = max(
-                    float(np.max(np.abs(a - b))) for a, b in zip(weights[impl], weights["bare_tf"]))
+                    float(np.max(np.abs(a - b)))
+                    for a, b in zip(weights[impl], weights["bare_tf"]))
         if "fedlab" in weights and "tff_learning" in weights:
             by_impl["fedlab"]["max_abs_diff_vs_tff_learning"] = max(
                 float(np.max(np.abs(a - b)))
@@ -396,7 +397,8 @@ def _f(value, fmt: str, width: int) -> str:
 def print_table(records: list[dict], env: dict, out=None) -> None:
     out = sys.stdout if out is None else out
     w = lambda line="": print(line, file=out)  # noqa: E731
-    w(f"fedlab benchmarks{' (QUICK: small settings, figures not meaningful)' if env['quick'] else ''}"
+    w("fedlab benchmarks"
+      f"{' (QUICK: small settings, figures not meaningful)' if env['quick'] else ''}"
       f" - {env['started']}")
     w(f"{env['cpus']} CPUs, load average {env['loadavg_start'][0]:.1f} at start and "
       f"{env['loadavg_end'][0]:.1f} at end; TensorFlow {env['versions']['tensorflow']}, "
@@ -421,8 +423,10 @@ def print_table(records: list[dict], env: dict, out=None) -> None:
             w(f"{r['clients_per_round']:7d} {r['implementation']:14s} "
               f"{_f(r['seconds_per_round'], '.3f', 8)} {_f(r.get('ratio_to_bare_tf'), '.2f', 9)} "
               f"{_f(r['first_round_seconds'], '.2f', 9)} {_f(r['build_seconds'], '.1f', 7)} "
-              f"{_f(r['python_cpu_per_round'], '.3f', 7)} {_f(r['worker_cpu_per_round'], '.3f', 7)} "
-              f"{_f(r['peak_rss_mb'], '.0f', 7)} {_f(r.get('max_abs_diff_vs_bare_tf'), '.1e', 11)}")
+              f"{_f(r['python_cpu_per_round'], '.3f', 7)} "
+              f"{_f(r['worker_cpu_per_round'], '.3f', 7)} "
+              f"{_f(r['peak_rss_mb'], '.0f', 7)} "
+              f"{_f(r.get('max_abs_diff_vs_bare_tf'), '.1e', 11)}")
         w("  py CPU / wkr CPU: CPU seconds per round of the Python process / of TFF's worker "
           "(medians); peak MB: both processes' peaks added")
 
@@ -446,12 +450,14 @@ def print_table(records: list[dict], env: dict, out=None) -> None:
         w(f"{'clients':>7s} {'length':>9s} {'seconds':>8s} {'CPU s':>7s} {'masking s':>9s} "
           f"{'predicted':>9s} {'peak MB':>7s} {'bytes/client':>12s} {'expansion':>9s}  status")
         for r in rows:
-            status = r["status"] if r["status"] == "ok" else f"{r['status']}: {r.get('reason', '')}"
+            status = (r["status"] if r["status"] == "ok"
+                      else f"{r['status']}: {r.get('reason', '')}")
             if r["status"] == "ok" and not r.get("sum_ok", True):
                 status = "ok, BUT THE SUM IS WRONG"
             w(f"{r['clients_per_round']:7d} {r.get('vector_length', 0):9.0e} "
               f"{_f(r['seconds_per_round'], '.2f', 8)} {_f(r.get('cpu_seconds'), '.2f', 7)} "
-              f"{_f(r.get('masking_seconds'), '.2f', 9)} {_f(r.get('predicted_seconds'), '.2f', 9)} "
+              f"{_f(r.get('masking_seconds'), '.2f', 9)} "
+              f"{_f(r.get('predicted_seconds'), '.2f', 9)} "
               f"{_f(r['peak_rss_mb'], '.0f', 7)} {_f(r.get('bytes_per_client'), 'd', 12)} "
               f"{_f(r.get('expansion'), '.3f', 9)}  {status}")
 

@@ -47,7 +47,8 @@ NO_ANSWERS = "Your teacher has the answers."
 SOLUTION_TAG = "solution"
 OUTPUT_CHOICES = ("keep", "clear")
 
-# "Answers: `notebooks/solutions/03_solutions.ipynb`." or "Answers: [...](solutions/03_solutions.ipynb)."
+# "Answers: `notebooks/solutions/03_solutions.ipynb`." or
+# "Answers: [...](solutions/03_solutions.ipynb)."
 ANSWER_REFERENCE = re.compile(
     r"Answers?:\s*(?:`[^`\n]*solutions/[^`\n]*`|\[[^\]\n]*\]\([^)\n]*solutions/[^)\n]*\))\.?")
 # Any other Markdown link into the solutions: keep its text, drop the link.
@@ -70,7 +71,8 @@ def lesson_paths(lessons: Path) -> list[Path]:
 
 
 def relative_links(markdown: str) -> list[str]:
-    """Targets of the Markdown and HTML links in `markdown` that are paths relative to the notebook."""
+    """Targets of the Markdown and HTML links in `markdown` that are paths relative to the
+    notebook."""
     targets = []
     for match in LINK.finditer(markdown):
         target = match.group(1) or match.group(2)
@@ -92,7 +94,8 @@ def parent_paths(code: str) -> list[str]:
 
 
 def student_copy(path: Path, outputs: str) -> tuple[nbformat.NotebookNode, dict]:
-    """The student version of one lesson, and what was changed: {'references': n, 'stripped': n}."""
+    """The student version of one lesson, and what was changed:
+    {'references': n, 'stripped': n}."""
     nb = nbformat.read(path, as_version=4)
     kept, stripped, references = [], 0, 0
     for cell in nb.cells:
@@ -124,7 +127,8 @@ def check(name: str, nb: nbformat.NotebookNode, names: set[str]) -> None:
                 line = part[part.rfind("\n", 0, match.start()) + 1:].split("\n", 1)[0]
                 raise EditionError(
                     f"{where} still mentions the solutions after the known references were "
-                    f"replaced; write it as \"Answers: `notebooks/solutions/NN_solutions.ipynb`.\" "
+                    f"replaced; write it as "
+                    f"\"Answers: `notebooks/solutions/NN_solutions.ipynb`.\" "
                     f"or extend ANSWER_REFERENCE in tools/make_student.py: {line.strip()!r}")
         if cell.cell_type == "markdown":
             for target in relative_links(cell.source):
@@ -137,7 +141,8 @@ def prepare_folder(out: Path) -> None:
     """Empties `out` for a new edition; refuses a folder that this script did not build."""
     if out.exists():
         if not out.is_dir():
-            raise EditionError(f"{out} exists and is not a folder; remove it or choose another --out")
+            raise EditionError(
+                f"{out} exists and is not a folder; remove it or choose another --out")
         if any(out.iterdir()) and not (out / MARKER).exists():
             raise EditionError(f"refusing to replace {out}: it is not empty and holds no {MARKER} "
                                f"file, so it is not an edition that this script built; remove it "

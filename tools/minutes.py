@@ -108,7 +108,8 @@ def count(path: Path) -> Minutes:
                         in_exercises = False
                 else:
                     start = _EXERCISES_HEADING.search(rest)
-                    part, rest = (rest[:start.start()], rest[start.end():]) if start else (rest, "")
+                    part, rest = ((rest[:start.start()], rest[start.end():]) if start
+                                  else (rest, ""))
                     read += part + "\n"
                     if start:
                         in_exercises = True
